@@ -1,0 +1,1 @@
+"""perago: Conductor task workers on lakeFS-versioned workspaces."""
