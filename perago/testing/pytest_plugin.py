@@ -2,3 +2,4 @@
 
 Each subsystem adds its fixtures by importing them here.
 """
+from perago.testing.conductor.fixtures import conductor_emulator, conductor_emulator_manual  # noqa: F401

@@ -1,0 +1,95 @@
+"""HTTP/1.1 keep-alive server for the emulator (stdlib ``ThreadingHTTPServer``, one thread a connection)."""
+
+from __future__ import annotations
+
+import json
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from loguru import logger
+
+from perago.testing.conductor.engine import Engine
+from perago.testing.conductor.errors import ApiError, not_found
+from perago.testing.conductor.routes import Request, Response, match
+from perago.testing.conductor.traffic import Traffic
+
+API_PREFIX = "/api"
+
+
+class EmulatorHTTPServer(ThreadingHTTPServer):
+    """The listening server; handlers reach the engine and the traffic counters through it."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], engine: Engine, traffic: Traffic) -> None:
+        super().__init__(address, EmulatorHandler)
+        self.engine = engine
+        self.traffic = traffic
+
+
+class EmulatorHandler(BaseHTTPRequestHandler):
+    """Routes ``/api/...`` requests to the engine and writes JSON/text responses."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: EmulatorHTTPServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the per-request stderr lines of ``BaseHTTPRequestHandler``."""
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def _dispatch(self, method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        url = urlsplit(self.path)
+        try:
+            response = self._handle(method, url.path, dict(parse_qsl(url.query)), body)
+        except ApiError as exc:
+            response = Response(exc.status, json_body=exc.body())
+        except Exception as exc:  # an emulator bug must surface as a 500, not a dropped connection
+            logger.exception("emulator: {} {} failed", method, self.path)
+            response = Response(500, json_body=ApiError(500, f"emulator error: {exc!r}").body())
+        self._send(response)
+
+    def _handle(self, method: str, path: str, query: dict[str, str], body: bytes) -> Response:
+        if not path.startswith(API_PREFIX + "/"):
+            raise not_found(f"{method} {path}: the emulator serves only {API_PREFIX}/...")
+        found = match(method, path[len(API_PREFIX) :])
+        if found is None:
+            raise not_found(f"{method} {path}: no such route in the perago Conductor emulator")
+        name, handler, params = found
+        fault = self.server.traffic.record(name)
+        if fault is not None:
+            raise ApiError(fault, f"injected fault on route {name}", retryable=fault >= 500)
+        request = Request({k: unquote(v) for k, v in params.items()}, query, body)
+        return handler(self.server.engine, request)
+
+    def _send(self, response: Response) -> None:
+        if response.text is not None:
+            payload, content_type = response.text.encode(), "text/plain;charset=UTF-8"
+        elif response.json_body is not None:
+            payload = json.dumps(response.json_body, separators=(",", ":")).encode()
+            content_type = "application/json"
+        else:
+            payload, content_type = b"", ""
+        self.send_response(response.status)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if payload:
+            self.wfile.write(payload)

@@ -1,0 +1,90 @@
+"""In-memory state of the emulator: workflows, tasks, task queues and task logs.
+
+Not thread-safe by itself: the engine holds its lock around every call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from perago.testing.conductor.model import TaskRecord, WorkflowRecord
+
+QueueKey = tuple[str, str | None]
+
+
+@dataclass
+class Store:
+    """Everything the emulator knows about running and finished executions."""
+
+    workflows: dict[str, WorkflowRecord] = field(default_factory=dict)
+    tasks: dict[str, TaskRecord] = field(default_factory=dict)
+    queues: dict[QueueKey, dict[str, None]] = field(default_factory=dict)
+    in_progress: dict[str, set[str]] = field(default_factory=dict)
+    logs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def add_task(self, task: TaskRecord) -> None:
+        """Register a new task instance (not queued yet)."""
+        self.tasks[task.task_id] = task
+
+    def enqueue(self, task: TaskRecord, ready_at: float) -> None:
+        """Put a SCHEDULED task in its (type, domain) queue, pollable from ``ready_at``."""
+        task.ready_at = ready_at
+        self.queues.setdefault((task.task_type, task.domain), {})[task.task_id] = None
+
+    def dequeue(self, task: TaskRecord) -> None:
+        """Remove a task from its queue (no-op when absent)."""
+        queue = self.queues.get((task.task_type, task.domain))
+        if queue is not None:
+            queue.pop(task.task_id, None)
+
+    def ready(self, task_type: str, domain: str | None, count: int, now: float) -> list[TaskRecord]:
+        """Return up to ``count`` pollable tasks of a queue in FIFO order, dropping stale entries."""
+        queue = self.queues.get((task_type, domain))
+        if not queue:
+            return []
+        found: list[TaskRecord] = []
+        stale: list[str] = []
+        for task_id in queue:
+            task = self.tasks[task_id]
+            if task.status != "SCHEDULED":
+                stale.append(task_id)
+            elif task.ready_at <= now:
+                found.append(task)
+                if len(found) >= count:
+                    break
+        for task_id in stale:
+            del queue[task_id]
+        return found
+
+    def has_ready(self, task_type: str, domain: str | None, now: float) -> bool:
+        """True when a poll of this queue would return a task now."""
+        return bool(self.ready(task_type, domain, 1, now))
+
+    def queue_size(self, task_type: str) -> int:
+        """Number of SCHEDULED tasks of ``task_type`` in every domain."""
+        return sum(
+            1
+            for (queued_type, _), queue in self.queues.items()
+            if queued_type == task_type
+            for task_id in queue
+            if self.tasks[task_id].status == "SCHEDULED"
+        )
+
+    def mark_in_progress(self, task: TaskRecord) -> None:
+        """Track an IN_PROGRESS task (for response timeouts and concurrency limits)."""
+        self.in_progress.setdefault(task.task_type, set()).add(task.task_id)
+
+    def unmark_in_progress(self, task: TaskRecord) -> None:
+        """Stop tracking a task that left IN_PROGRESS."""
+        running = self.in_progress.get(task.task_type)
+        if running is not None:
+            running.discard(task.task_id)
+
+    def running(self, task_type: str) -> int:
+        """Number of IN_PROGRESS tasks of ``task_type``."""
+        return len(self.in_progress.get(task_type, ()))
+
+    def all_in_progress(self) -> list[TaskRecord]:
+        """Every IN_PROGRESS task."""
+        return [self.tasks[task_id] for ids in self.in_progress.values() for task_id in ids]
