@@ -8,6 +8,8 @@ import sys
 import threading
 from types import FrameType
 
+from loguru import logger
+
 from perago.testing.conductor.emulator import ConductorEmulator
 
 
@@ -18,6 +20,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080, help="TCP port, 0 for a free one (default 8080)")
+    parser.add_argument("--log-level", default="INFO", help="loguru level on stderr (default INFO)")
     return parser
 
 
@@ -32,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
             f"conductor emulator: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr
         )
         return 1
+    logger.remove()
+    logger.add(sys.stderr, level=args.log_level)
+    logger.enable("perago")
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:

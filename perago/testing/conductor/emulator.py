@@ -48,7 +48,7 @@ class ConductorEmulator:
         self._server = EmulatorHTTPServer(self._address, self.engine, self.traffic)
         serve = threading.Thread(
             target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.1},
+            kwargs={"poll_interval": 0.02},
             name="conductor-emulator",
             daemon=True,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -28,6 +29,13 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         super().__init__(address, EmulatorHandler)
         self.engine = engine
         self.traffic = traffic
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Ignore clients that hang up mid-response (a worker stopped during a long poll); log the rest."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):
+            return
+        logger.opt(exception=error).warning("emulator: connection from {} failed", client_address)
 
 
 class EmulatorHandler(BaseHTTPRequestHandler):

@@ -65,6 +65,11 @@ class Conductor:
         task: Task = tasks[0]
         return task
 
+    def poll_now(self, task_type: str, count: int = 1, worker_id: str = "w") -> list[Task]:
+        """Batch poll without waiting (OrkesTaskClient drops timeout=0, so use the raw API)."""
+        tasks: list[Task] = self.task_api.batch_poll(task_type, workerid=worker_id, count=count, timeout=0)
+        return tasks
+
     def result(self, task: Task, status: str, **fields: Any) -> TaskResult:
         return TaskResult(
             workflow_instance_id=task.workflow_instance_id,

@@ -41,7 +41,7 @@ def test_batch_poll_returns_up_to_count_in_fifo_order(conductor):
     assert [t.workflow_instance_id for t in batch] == ids[:2]
     assert [t.workflow_instance_id for t in rest] == ids[2:]
     assert all(t.status == "IN_PROGRESS" and t.worker_id == "w" and t.poll_count == 1 for t in batch + rest)
-    assert conductor.tasks.batch_poll_tasks("work", worker_id="w", count=5, timeout_in_millisecond=0) == []
+    assert conductor.poll_now("work", count=5) == []
 
 
 def test_long_poll_wakes_up_when_a_task_is_scheduled(conductor):
@@ -167,9 +167,9 @@ def test_in_progress_with_callback_requeues_same_task(manual):
         30,
         {"progress": 50},
     )
-    assert manual.tasks.batch_poll_tasks("work", worker_id="w", count=1, timeout_in_millisecond=0) == []
+    assert manual.poll_now("work", count=1) == []
     manual.clock.advance(29)
-    assert manual.tasks.batch_poll_tasks("work", worker_id="w", count=1, timeout_in_millisecond=0) == []
+    assert manual.poll_now("work", count=1) == []
     manual.clock.advance(1)
 
     again = manual.poll_one("work", worker_id="w-2")
@@ -213,14 +213,11 @@ def test_concurrent_exec_limit_caps_in_progress_tasks(conductor):
     for n in range(3):
         conductor.start("wf", {"value": n})
 
-    first = conductor.tasks.batch_poll_tasks("limited", worker_id="w", count=3, timeout_in_millisecond=0)
+    first = conductor.poll_now("limited", count=3)
     assert len(first) == 2
-    assert conductor.tasks.batch_poll_tasks("limited", worker_id="w", count=3, timeout_in_millisecond=0) == []
+    assert conductor.poll_now("limited", count=3) == []
     conductor.complete(first[0])
-    assert (
-        len(conductor.tasks.batch_poll_tasks("limited", worker_id="w", count=3, timeout_in_millisecond=0))
-        == 1
-    )
+    assert len(conductor.poll_now("limited", count=3)) == 1
 
 
 def test_queue_size(conductor):

@@ -8,7 +8,7 @@ import pytest
 
 
 def _poll_none(conductor, task_type: str) -> bool:
-    return conductor.tasks.batch_poll_tasks(task_type, worker_id="w", count=1, timeout_in_millisecond=0) == []
+    return conductor.poll_now(task_type) == []
 
 
 def test_response_timeout_retries_with_a_new_task_id(manual):

@@ -46,7 +46,7 @@ def test_start_by_request_with_version_and_task_to_domain(conductor, make_simple
     workflow = conductor.workflow(workflow_id)
     assert workflow.workflow_version == 1
     assert workflow.tasks[0].domain == "blue"
-    assert conductor.tasks.batch_poll_tasks("step", worker_id="w", count=1, timeout_in_millisecond=0) == []
+    assert conductor.poll_now("step", count=1) == []
     polled = conductor.poll_one("step", domain="blue")
     assert (polled.task_id, polled.domain) == (workflow.tasks[0].task_id, "blue")
 
@@ -129,7 +129,7 @@ def test_terminate_cancels_open_tasks(conductor):
     # the worker's late result is accepted with 200 and changes nothing
     assert conductor.complete(running, {"late": True}) == running.task_id
     assert conductor.tasks.get_task(running.task_id).status == "CANCELED"
-    assert conductor.tasks.batch_poll_tasks("never", worker_id="w", count=1, timeout_in_millisecond=0) == []
+    assert conductor.poll_now("never", count=1) == []
     with pytest.raises(ApiException) as caught:
         conductor.workflows.terminate_workflow(workflow_id, reason="again")
     assert caught.value.status == 409

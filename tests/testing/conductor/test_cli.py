@@ -1,0 +1,53 @@
+"""``python -m perago.testing conductor``: serves on the given port until SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+
+from conductor.client.configuration.configuration import Configuration
+from conductor.client.orkes_clients import OrkesClients
+
+from perago.testing.conductor.cli import main
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_cli_serves_until_sigterm():
+    port = _free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "perago.testing",
+        "conductor",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
+        try:
+            url = process.stdout.readline().strip()
+            assert url == f"http://127.0.0.1:{port}/api"
+            metadata = OrkesClients(configuration=Configuration(server_api_url=url)).get_metadata_client()
+            assert metadata.get_all_task_defs() == []
+        finally:
+            process.send_signal(signal.SIGTERM)
+            code = process.wait(timeout=10)
+    assert code == 0
+
+
+def test_cli_reports_a_busy_port_in_one_line(capsys):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["--host", "127.0.0.1", "--port", str(port)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"cannot listen on 127.0.0.1:{port}" in err
