@@ -74,6 +74,7 @@ class ConductorEmulator:
             self.clock.remove_listener(self.sweep)
         server.shutdown()
         server.server_close()
+        server.close_connections()
         with self.engine.changed:
             self.engine.changed.notify_all()
         for thread in self._threads:

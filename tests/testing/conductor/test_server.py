@@ -99,3 +99,13 @@ def test_stop_releases_the_port_and_url_requires_start():
         port = urlsplit(emulator.url).port
     with ConductorEmulator(port=port) as again:  # the port is free again
         assert urlsplit(again.url).port == port
+
+
+def test_stop_closes_idle_keep_alive_connections():
+    emulator = ConductorEmulator().start()
+    connection = _connect(emulator)
+    assert _request(connection, "GET", "/metadata/taskdefs")[0] == 200
+    emulator.stop()
+    connection.sock.settimeout(5)
+    assert connection.sock.recv(1) == b""  # the server hung up instead of leaving a thread parked
+    connection.close()
