@@ -38,9 +38,9 @@ class Decider:
         return int(self.now() * 1000)
 
     def task_def(self, task: TaskRecord) -> dict[str, Any] | None:
-        """The definition governing ``task`` (registered, else inline ``taskDefinition``)."""
-        name = task.workflow_task.get("name", task.task_type)
-        return self.definitions.task_def(name) or task.workflow_task.get("taskDefinition")
+        """The TaskDef snapshotted into the workflow at start (None for system tasks)."""
+        task_def: dict[str, Any] | None = task.workflow_task.get("taskDefinition")
+        return task_def
 
     # -- walking the definition ------------------------------------------------------------------
 
@@ -52,12 +52,17 @@ class Decider:
         if state == "done":
             self.complete(workflow)
         elif state == "failed" and failed is not None:
-            status = "TIMED_OUT" if failed.status == "TIMED_OUT" else "FAILED"
-            reason = (
-                f"Task {failed.task_id} failed with status: {failed.status} and reason: "
-                f"'{failed.reason_for_incompletion}'"
-            )
-            self.finish(workflow, status, reason, failed_reference=failed.reference_task_name)
+            self.fail(workflow, failed)
+
+    def fail(self, workflow: WorkflowRecord, failed: TaskRecord) -> None:
+        """End the workflow because ``failed`` failed for good (TIMED_OUT when it timed out)."""
+        status = "TIMED_OUT" if failed.status == "TIMED_OUT" else "FAILED"
+        self._set_output(workflow, failed)
+        reason = (
+            f"Task {failed.task_id} failed with status: {status} and reason: "
+            f"'{failed.reason_for_incompletion}'"
+        )
+        self.finish(workflow, status, reason, failed_reference=failed.reference_task_name)
 
     def _sequence(self, workflow: WorkflowRecord, workflow_tasks: list[dict[str, Any]]) -> Progress:
         index = 0
@@ -186,10 +191,9 @@ class Decider:
         self, workflow: WorkflowRecord, workflow_task: dict[str, Any], retry_of: TaskRecord | None = None
     ) -> TaskRecord:
         """Create a SCHEDULED SIMPLE task (or the retry of ``retry_of``) and queue it."""
-        if retry_of is None:
-            inputs = expressions.resolve(workflow_task.get("inputParameters") or {}, self.context(workflow))
-        else:
-            inputs = dict(retry_of.input_data)
+        inputs = expressions.resolve(workflow_task.get("inputParameters") or {}, self.context(workflow))
+        if retry_of is not None:  # the failed attempt's input, refreshed from the expressions
+            inputs = {**retry_of.input_data, **inputs}
         task = self._new_task(workflow, workflow_task, workflow_task["name"], inputs)
         task_def = self.task_def(task) or {}
         task.response_timeout_seconds = int(task_def.get("responseTimeoutSeconds", 3600))
@@ -225,26 +229,42 @@ class Decider:
         self.store.dequeue(task)
         self.store.unmark_in_progress(task)
 
-    def end_task(self, workflow: WorkflowRecord, task: TaskRecord, status: str, reason: str | None) -> None:
-        """Finish ``task`` with ``status``; schedule its retry or mark an optional failure; decide."""
+    def end_task(
+        self,
+        workflow: WorkflowRecord,
+        task: TaskRecord,
+        status: str,
+        reason: str | None,
+        *,
+        retry: bool = True,
+    ) -> None:
+        """Finish ``task`` with ``status``; retry it, or fail the workflow, or (optional) carry on.
+
+        ``retry=False`` is the TIME_OUT_WF timeout policy: the workflow times out whatever the retries.
+        """
         self._end(task, status, reason)
         if status not in SUCCESSFUL_TASK:
-            task_def = self.task_def(task)
-            if should_retry(task, task_def):
+            if retry and should_retry(task, self.task_def(task)):
                 task.retried = True
                 self.schedule(workflow, task.workflow_task, retry_of=task)
-            elif task.workflow_task.get("optional") and status != "CANCELED":
+            elif task.workflow_task.get("optional") and retry:
                 task.status = "COMPLETED_WITH_ERRORS"
+            elif not retry:
+                self.fail(workflow, task)
+                return
         self.decide(workflow)
 
     def complete(self, workflow: WorkflowRecord) -> None:
         """COMPLETE the workflow, evaluating its outputParameters (else the last task's output)."""
+        self._set_output(workflow, None)
+        self.finish(workflow, "COMPLETED", None)
+
+    def _set_output(self, workflow: WorkflowRecord, last: TaskRecord | None) -> None:
         parameters = workflow.definition.get("outputParameters") or {}
         if parameters:
             workflow.output = expressions.resolve(parameters, self.context(workflow))
-        elif workflow.tasks:
-            workflow.output = dict(workflow.tasks[-1].output_data)
-        self.finish(workflow, "COMPLETED", None)
+        elif last is not None or workflow.tasks:
+            workflow.output = dict((last or workflow.tasks[-1]).output_data)
 
     def finish(
         self, workflow: WorkflowRecord, status: str, reason: str | None, failed_reference: str | None = None
@@ -254,6 +274,7 @@ class Decider:
             if not task.terminal:
                 self._end(task, "CANCELED")
         now_ms = self.now_ms()
+        self.store.open_workflows.pop(workflow.workflow_id, None)
         workflow.status = status
         workflow.reason_for_incompletion = reason
         workflow.end_time = now_ms

@@ -5,6 +5,7 @@ One lock guards all state; a Condition on it wakes long-polling workers as soon 
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 import uuid
@@ -14,13 +15,14 @@ from loguru import logger
 
 from perago.testing.conductor.clock import Clock
 from perago.testing.conductor.decider import Decider
-from perago.testing.conductor.definitions import Definitions, iter_workflow_tasks
+from perago.testing.conductor.definitions import Definitions, iter_workflow_tasks, normalize_task_def
 from perago.testing.conductor.errors import ApiError, invalid, not_found
 from perago.testing.conductor.model import TaskRecord, WorkflowRecord
 from perago.testing.conductor.store import Store
 
 SUPPORTED_TYPES = frozenset({"SIMPLE", "FORK_JOIN", "JOIN"})
-_FINAL_UPDATES = frozenset({"COMPLETED", "FAILED", "FAILED_WITH_TERMINAL_ERROR", "COMPLETED_WITH_ERRORS"})
+_RESULT_STATUSES = frozenset({"IN_PROGRESS", "COMPLETED", "FAILED", "FAILED_WITH_TERMINAL_ERROR"})
+MAX_POLL_TIMEOUT_MS = 5000
 
 
 class Engine:
@@ -45,10 +47,9 @@ class Engine:
         name = request.get("name")
         if not name:
             raise invalid("StartWorkflowRequest: workflow name cannot be null or empty")
-        definition = request.get("workflowDef") or self.definitions.get_workflow_def(
-            name, request.get("version")
+        definition = self._prepare(
+            request.get("workflowDef") or self.definitions.get_workflow_def(name, request.get("version"))
         )
-        self._check_startable(definition)
         with self.lock:
             workflow = WorkflowRecord(
                 workflow_id=str(uuid.uuid4()),
@@ -61,11 +62,18 @@ class Engine:
             )
             workflow.update_time = workflow.create_time
             self.store.workflows[workflow.workflow_id] = workflow
+            self.store.open_workflows[workflow.workflow_id] = workflow
             self.decider.decide(workflow)
             logger.debug("emulator: started workflow {} ({})", workflow.workflow_id, name)
             return workflow.workflow_id
 
-    def _check_startable(self, definition: dict[str, Any]) -> None:
+    def _prepare(self, definition: dict[str, Any]) -> dict[str, Any]:
+        """Copy the definition for one execution, with each SIMPLE task's TaskDef snapshotted into it.
+
+        Like Conductor, the task definitions in force when the workflow starts govern its timeouts and
+        retries; a SIMPLE task with neither a registered nor an inline definition rejects the start.
+        """
+        definition = copy.deepcopy(definition)
         workflow_tasks = iter_workflow_tasks(definition.get("tasks") or [])
         unsupported = sorted({t["type"] for t in workflow_tasks if t["type"] not in SUPPORTED_TYPES})
         if unsupported:
@@ -73,19 +81,27 @@ class Engine:
                 f"Workflow {definition['name']}: task types {unsupported} are not supported by the perago "
                 f"emulator (supported: {sorted(SUPPORTED_TYPES)})"
             )
-        missing = sorted(
-            {
-                t["name"]
-                for t in workflow_tasks
-                if t["type"] == "SIMPLE"
-                and not t.get("taskDefinition")
-                and not self.definitions.task_def(t["name"])
-            }
-        )
+        missing: set[str] = set()
+        now_ms = self.now_ms()
+        for workflow_task in workflow_tasks:
+            if workflow_task["type"] != "SIMPLE":
+                continue
+            inline = workflow_task.get("taskDefinition")
+            registered = self.definitions.task_def(workflow_task["name"])
+            if inline:
+                workflow_task["taskDefinition"] = normalize_task_def(
+                    {"name": workflow_task["name"], **inline}, now_ms
+                )
+            elif registered is not None:
+                workflow_task["taskDefinition"] = copy.deepcopy(registered)
+            else:
+                missing.add(workflow_task["name"])
         if missing:
             raise invalid(
-                f"Cannot find the task definitions for the following tasks used in workflow: {missing}"
+                "Cannot find the task definitions for the following tasks used in workflow: "
+                f"{sorted(missing)}"
             )
+        return definition
 
     def workflow(self, workflow_id: str) -> WorkflowRecord:
         """Return the workflow record or raise 404 (caller holds the lock)."""
@@ -130,6 +146,8 @@ class Engine:
         self, task_type: str, worker_id: str | None, domain: str | None, count: int = 1, timeout_ms: int = 0
     ) -> list[dict[str, Any]]:
         """Hand out up to ``count`` tasks, waiting up to ``timeout_ms`` for the first one."""
+        if timeout_ms > MAX_POLL_TIMEOUT_MS:
+            raise invalid("Long Poll Timeout value cannot be more than 5 seconds")
         deadline = time.monotonic() + max(timeout_ms, 0) / 1000
         with self.changed:
             while True:
@@ -177,23 +195,26 @@ class Engine:
             return task
 
     def _apply(self, workflow: WorkflowRecord, task: TaskRecord, result: dict[str, Any]) -> None:
+        # Like WorkflowExecutor.updateTask: the result's fields replace the task's, even when absent.
         status = result.get("status")
-        if status not in _FINAL_UPDATES and status not in ("IN_PROGRESS", "SCHEDULED"):
-            raise invalid(f"TaskResult for task {task.task_id}: unsupported status {status!r}")
+        if status not in _RESULT_STATUSES:
+            raise invalid(
+                f"TaskResult for task {task.task_id}: status must be one of {sorted(_RESULT_STATUSES)}, "
+                f"got {status!r}"
+            )
         self._add_logs(task.task_id, result.get("logs") or [])
-        task.worker_id = result.get("workerId") or task.worker_id
-        if result.get("outputData") is not None:
-            task.output_data = dict(result["outputData"])
+        task.worker_id = result.get("workerId")
+        task.output_data = dict(result.get("outputData") or {})
+        task.reason_for_incompletion = result.get("reasonForIncompletion")
+        task.callback_after_seconds = int(result.get("callbackAfterSeconds") or 0)
         task.update_time = self.now_ms()
-        if status in ("IN_PROGRESS", "SCHEDULED"):
-            callback = int(result.get("callbackAfterSeconds") or 0)
+        if status == "IN_PROGRESS":  # a worker task goes back to the queue, visible after the callback
             task.status = "SCHEDULED"
-            task.callback_after_seconds = callback
             self.store.unmark_in_progress(task)
-            self.store.enqueue(task, self.clock.now() + callback)
+            self.store.enqueue(task, self.clock.now() + task.callback_after_seconds)
             self.changed.notify_all()
             return
-        self.decider.end_task(workflow, task, str(status), result.get("reasonForIncompletion"))
+        self.decider.end_task(workflow, task, str(status), task.reason_for_incompletion)
 
     def update_v2(self, result: dict[str, Any]) -> dict[str, Any] | None:
         """Apply a TaskResult, then hand the same worker the next task of that type (or None)."""

@@ -15,10 +15,10 @@ def should_retry(task: TaskRecord, task_def: dict[str, Any] | None) -> bool:
     """
     if task.status not in RETRIABLE_TASK:
         return False
-    allowed = int((task_def or {}).get("retryCount", 3))
+    if task_def is None:
+        return False
     override = task.workflow_task.get("retryCount")
-    if override is not None:
-        allowed = int(override)
+    allowed = int(task_def.get("retryCount", 3) if override is None else override)
     return task.retry_count < allowed
 
 

@@ -18,6 +18,7 @@ class Store:
     """Everything the emulator knows about running and finished executions."""
 
     workflows: dict[str, WorkflowRecord] = field(default_factory=dict)
+    open_workflows: dict[str, WorkflowRecord] = field(default_factory=dict)  # RUNNING ones, for the sweeper
     tasks: dict[str, TaskRecord] = field(default_factory=dict)
     queues: dict[QueueKey, dict[str, None]] = field(default_factory=dict)
     in_progress: dict[str, set[str]] = field(default_factory=dict)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 from conductor.client.http.models import Task, TaskExecLog
@@ -227,3 +230,45 @@ def test_queue_size(conductor):
     assert conductor.tasks.get_queue_size_for_task("queued") == 2
     conductor.poll_one("queued")
     assert conductor.tasks.get_queue_size_for_task("queued") == 1
+
+
+def test_update_replaces_output_reason_and_worker_like_conductor(manual):
+    manual.chain("wf", "work")
+    manual.start("wf", {"value": 1})
+    task = manual.poll_one("work", worker_id="w-1")
+    manual.tasks.update_task(
+        manual.result(task, "IN_PROGRESS", output_data={"step": 1}, callback_after_seconds=1)
+    )
+    manual.clock.advance(1)
+    again = manual.poll_one("work", worker_id="w-2")
+    result = manual.result(again, "COMPLETED")
+    result.output_data = None
+    manual.tasks.update_task(result)
+
+    done = manual.tasks.get_task(task.task_id)
+    assert (done.status, done.output_data, done.worker_id, done.poll_count) == ("COMPLETED", {}, "w-2", 2)
+
+
+def test_invalid_result_status_is_400(conductor):
+    conductor.chain("wf", "work")
+    conductor.start("wf", {"value": 1})
+    task = conductor.poll_one("work")
+    body = json.dumps(
+        {"taskId": task.task_id, "workflowInstanceId": task.workflow_instance_id, "status": "SKIPPED"}
+    )
+    request = urllib.request.Request(
+        conductor.emulator.url + "/tasks", data=body.encode(), headers={"Content-Type": "application/json"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=5)
+    assert caught.value.code == 400
+    assert "status must be one of" in json.loads(caught.value.read())["message"]
+    caught.value.close()
+    assert conductor.tasks.get_task(task.task_id).status == "IN_PROGRESS"
+
+
+def test_long_poll_timeout_above_five_seconds_is_rejected(conductor):
+    with pytest.raises(ApiException) as caught:
+        conductor.task_api.batch_poll("work", workerid="w", count=1, timeout=5001)
+    assert caught.value.status == 400
+    assert "cannot be more than 5 seconds" in caught.value.body

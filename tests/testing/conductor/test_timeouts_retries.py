@@ -168,3 +168,74 @@ def test_background_sweeper_applies_timeouts_on_real_time(conductor):
     while conductor.emulator.get_workflow(workflow_id)["status"] == "RUNNING" and time.monotonic() < deadline:
         time.sleep(0.02)
     assert conductor.workflow(workflow_id).status == "TIMED_OUT"
+
+
+def test_poll_timeout_applies_to_unpolled_tasks(manual):
+    manual.chain("wf", "lonely", poll_timeout_seconds=20, timeout_policy="TIME_OUT_WF", retry_count=0)
+    workflow_id = manual.start("wf", {"value": 1})
+    manual.clock.advance(19)
+    assert manual.workflow(workflow_id).status == "RUNNING"
+    manual.clock.advance(1)
+    workflow = manual.workflow(workflow_id)
+    assert workflow.status == "TIMED_OUT"
+    assert "Task poll timed out after 20 seconds" in workflow.tasks[0].reason_for_incompletion
+
+
+def test_alert_only_timeout_leaves_the_task_running(manual):
+    manual.chain(
+        "wf",
+        "slow",
+        timeout_seconds=10,
+        response_timeout_seconds=10,
+        timeout_policy="ALERT_ONLY",
+        retry_count=0,
+    )
+    workflow_id = manual.start("wf", {"value": 1})
+    task = manual.poll_one("slow")
+    for _ in range(3):
+        manual.clock.advance(9)
+        manual.tasks.update_task(manual.result(task, "IN_PROGRESS", extend_lease=True))
+    assert manual.tasks.get_task(task.task_id).status == "IN_PROGRESS"
+    assert manual.workflow(workflow_id).status == "RUNNING"
+
+
+def test_task_definitions_are_snapshotted_when_the_workflow_starts(manual):
+    manual.chain("wf", "work", response_timeout_seconds=10, retry_count=0)
+    workflow_id = manual.start("wf", {"value": 1})
+    manual.task_def("work", response_timeout_seconds=1000, retry_count=0)  # too late for this run
+    task = manual.poll_one("work")
+    assert task.response_timeout_seconds == 10
+    assert task.workflow_task.task_definition.response_timeout_seconds == 10
+    manual.clock.advance(10)
+    assert manual.workflow(workflow_id).status == "TIMED_OUT"
+
+
+def test_failed_workflow_reason_and_output_come_from_the_failed_task(manual):
+    manual.chain("wf", "work", retry_count=0)
+    workflow_id = manual.start("wf", {"value": 1})
+    task = manual.poll_one("work")
+    manual.tasks.update_task(
+        manual.result(task, "FAILED", reason_for_incompletion="disk full", output_data={"partial": 3})
+    )
+    workflow = manual.workflow(workflow_id)
+    assert (
+        workflow.reason_for_incompletion
+        == f"Task {task.task_id} failed with status: FAILED and reason: 'disk full'"
+    )
+    assert workflow.output == {"partial": 3}
+
+
+def test_retry_reevaluates_inputs_over_the_failed_attempt(manual, make_simple):
+    manual.task_def("first")
+    manual.task_def("second", retry_count=1, retry_delay_seconds=0)
+    manual.workflow_def(
+        "wf", [make_simple("first", "f"), make_simple("second", "s", {"from_first": "${f.output.v}"})]
+    )
+    workflow_id = manual.start("wf")
+    manual.complete(manual.poll_one("first"), {"v": 1})
+    second = manual.poll_one("second")
+    manual.fail(second)
+    retry = manual.poll_one("second")
+    assert retry.input_data == {"from_first": 1}
+    assert retry.retried_task_id == second.task_id
+    assert manual.workflow(workflow_id).status == "RUNNING"
