@@ -57,12 +57,12 @@ class Decider:
     def fail(self, workflow: WorkflowRecord, failed: TaskRecord) -> None:
         """End the workflow because ``failed`` failed for good (TIMED_OUT when it timed out)."""
         status = "TIMED_OUT" if failed.status == "TIMED_OUT" else "FAILED"
-        self._set_output(workflow, failed)
+        self.set_output(workflow, failed)
         reason = (
             f"Task {failed.task_id} failed with status: {status} and reason: "
             f"'{failed.reason_for_incompletion}'"
         )
-        self.finish(workflow, status, reason, failed_reference=failed.reference_task_name)
+        self.finish(workflow, status, reason)
 
     def _sequence(self, workflow: WorkflowRecord, workflow_tasks: list[dict[str, Any]]) -> Progress:
         index = 0
@@ -101,9 +101,7 @@ class Decider:
             if join_task is None:
                 join_task = self._system_task(workflow, join, "JOIN", "IN_PROGRESS")
         for state, failed in results:
-            if state == "failed":
-                if join_task is not None:
-                    self._end(join_task, "FAILED", reason=f"Branch task {failed and failed.task_id} failed")
+            if state == "failed":  # the workflow fails at once; finish() cancels the waiting JOIN
                 return ("failed", failed)
         if any(state == "waiting" for state, _ in results):
             return _WAITING
@@ -256,20 +254,19 @@ class Decider:
 
     def complete(self, workflow: WorkflowRecord) -> None:
         """COMPLETE the workflow, evaluating its outputParameters (else the last task's output)."""
-        self._set_output(workflow, None)
+        self.set_output(workflow, None)
         self.finish(workflow, "COMPLETED", None)
 
-    def _set_output(self, workflow: WorkflowRecord, last: TaskRecord | None) -> None:
+    def set_output(self, workflow: WorkflowRecord, last: TaskRecord | None) -> None:
+        """Set the workflow output: its outputParameters, else ``last``'s (or the last task's) output."""
         parameters = workflow.definition.get("outputParameters") or {}
         if parameters:
             workflow.output = expressions.resolve(parameters, self.context(workflow))
         elif last is not None or workflow.tasks:
             workflow.output = dict((last or workflow.tasks[-1]).output_data)
 
-    def finish(
-        self, workflow: WorkflowRecord, status: str, reason: str | None, failed_reference: str | None = None
-    ) -> None:
-        """End the workflow with ``status``; cancel its open tasks."""
+    def finish(self, workflow: WorkflowRecord, status: str, reason: str | None) -> None:
+        """End the workflow with ``status``; cancel its open tasks; record the FAILED task names."""
         for task in workflow.tasks:
             if not task.terminal:
                 self._end(task, "CANCELED")
@@ -279,5 +276,9 @@ class Decider:
         workflow.reason_for_incompletion = reason
         workflow.end_time = now_ms
         workflow.update_time = now_ms
-        if failed_reference is not None:
-            workflow.failed_reference_task_names = [failed_reference]
+        if status != "COMPLETED":  # Conductor lists FAILED / FAILED_WITH_TERMINAL_ERROR tasks only
+            failed = [t for t in workflow.tasks if t.status in ("FAILED", "FAILED_WITH_TERMINAL_ERROR")]
+            workflow.failed_reference_task_names = sorted({t.reference_task_name for t in failed})
+            workflow.failed_task_names = sorted(
+                {str(t.workflow_task.get("name", t.task_type)) for t in failed}
+            )

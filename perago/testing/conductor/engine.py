@@ -116,15 +116,16 @@ class Engine:
             return self.workflow(workflow_id).to_json(include_tasks=include_tasks)
 
     def terminate(self, workflow_id: str, reason: str | None) -> None:
-        """Terminate a running workflow: open tasks become CANCELED, the workflow TERMINATED."""
+        """Terminate a workflow: open tasks become CANCELED, the workflow TERMINATED.
+
+        As in Conductor, only a COMPLETED workflow refuses (409); a FAILED or TIMED_OUT one becomes
+        TERMINATED.
+        """
         with self.lock:
             workflow = self.workflow(workflow_id)
-            if workflow.terminal:
-                raise ApiError(
-                    409,
-                    f"Workflow {workflow_id} is already {workflow.status}; a finished workflow cannot be "
-                    "terminated",
-                )
+            if workflow.status == "COMPLETED":
+                raise ApiError(409, "Cannot terminate a COMPLETED workflow.")
+            self.decider.set_output(workflow, None)
             self.decider.finish(workflow, "TERMINATED", reason)
             logger.debug("emulator: terminated workflow {} ({})", workflow_id, reason)
 

@@ -118,6 +118,7 @@ class WorkflowRecord:
     end_time: int = 0
     reason_for_incompletion: str | None = None
     failed_reference_task_names: list[str] = field(default_factory=list)
+    failed_task_names: list[str] = field(default_factory=list)
     variables: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -160,7 +161,7 @@ class WorkflowRecord:
             "reasonForIncompletion": self.reason_for_incompletion,
             "taskToDomain": self.task_to_domain,
             "failedReferenceTaskNames": self.failed_reference_task_names,
-            "failedTaskNames": [],
+            "failedTaskNames": self.failed_task_names,
             "workflowDefinition": self.definition,
             "priority": self.priority,
             "variables": self.variables,

@@ -86,7 +86,10 @@ def _ok(value: Any) -> Response:
 
 
 def _poll(engine: Engine, request: Request) -> Response:
-    tasks = engine.poll(request.params["type"], request.query.get("workerid"), request.query.get("domain"))
+    # Conductor's single poll is a batch poll of one with a 100 ms long poll
+    tasks = engine.poll(
+        request.params["type"], request.query.get("workerid"), request.query.get("domain"), 1, 100
+    )
     return _ok(tasks[0]) if tasks else NO_CONTENT
 
 

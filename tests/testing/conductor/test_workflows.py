@@ -130,9 +130,23 @@ def test_terminate_cancels_open_tasks(conductor):
     assert conductor.complete(running, {"late": True}) == running.task_id
     assert conductor.tasks.get_task(running.task_id).status == "CANCELED"
     assert conductor.poll_now("never", count=1) == []
+
+
+def test_terminate_a_completed_workflow_is_409_and_a_failed_one_becomes_terminated(conductor):
+    conductor.chain("wf", "work", retry_count=0)
+    completed, failed = conductor.start("wf", {"value": 1}), conductor.start("wf", {"value": 2})
+    conductor.complete(conductor.poll_one("work"))
+    conductor.fail(conductor.poll_one("work"), "broken")
+
     with pytest.raises(ApiException) as caught:
-        conductor.workflows.terminate_workflow(workflow_id, reason="again")
+        conductor.workflows.terminate_workflow(completed, reason="too late")
     assert caught.value.status == 409
+    assert "Cannot terminate a COMPLETED workflow" in caught.value.body
+
+    conductor.workflows.terminate_workflow(failed, reason="cleanup")
+    workflow = conductor.workflow(failed)
+    assert (workflow.status, workflow.reason_for_incompletion) == ("TERMINATED", "cleanup")
+    assert set(workflow.failed_reference_task_names) == {"work_0"}
 
 
 def _fork_def(conductor, *, optional_right: bool = False):
@@ -212,7 +226,8 @@ def test_fork_branch_failure_fails_the_workflow(conductor):
     assert workflow.status == "FAILED"
     assert "left broke" in workflow.reason_for_incompletion
     assert set(workflow.failed_reference_task_names) == {"l"}
-    assert {t.reference_task_name: t.status for t in workflow.tasks}["r"] == "CANCELED"
+    statuses = {t.reference_task_name: t.status for t in workflow.tasks}
+    assert (statuses["r"], statuses["join"]) == ("CANCELED", "CANCELED")
 
 
 def test_optional_task_failure_does_not_fail_the_workflow(conductor):
