@@ -15,7 +15,12 @@ from loguru import logger
 
 from perago.testing.conductor.clock import Clock
 from perago.testing.conductor.decider import Decider
-from perago.testing.conductor.definitions import Definitions, iter_workflow_tasks, normalize_task_def
+from perago.testing.conductor.definitions import (
+    Definitions,
+    iter_workflow_tasks,
+    normalize_task_def,
+    normalize_workflow_def,
+)
 from perago.testing.conductor.errors import ApiError, invalid, not_found
 from perago.testing.conductor.model import TaskRecord, WorkflowRecord
 from perago.testing.conductor.store import Store
@@ -47,9 +52,11 @@ class Engine:
         name = request.get("name")
         if not name:
             raise invalid("StartWorkflowRequest: workflow name cannot be null or empty")
-        definition = self._prepare(
-            request.get("workflowDef") or self.definitions.get_workflow_def(name, request.get("version"))
-        )
+        inline = request.get("workflowDef")
+        if inline:  # StartWorkflowRequest.workflowDef: run an unregistered definition
+            definition = self._prepare(normalize_workflow_def({"name": name, **inline}, self.now_ms()))
+        else:
+            definition = self._prepare(self.definitions.get_workflow_def(name, request.get("version")))
         with self.lock:
             workflow = WorkflowRecord(
                 workflow_id=str(uuid.uuid4()),

@@ -251,3 +251,17 @@ def test_optional_sequential_task_failure_continues(conductor, make_simple):
     conductor.fail(conductor.poll_one("maybe"))
     conductor.complete(conductor.poll_one("next"), {"ok": True})
     assert conductor.workflow(workflow_id).status == "COMPLETED"
+
+
+def test_start_with_an_inline_workflow_def(conductor, make_simple):
+    from conductor.client.http.models import WorkflowDef
+
+    conductor.task_def("adhoc")
+    inline = WorkflowDef(
+        name="unregistered", version=3, tasks=[make_simple("adhoc", "a", {"x": "${workflow.input.x}"})]
+    )
+    workflow_id = conductor.workflows.start_workflow(
+        StartWorkflowRequest(name="unregistered", workflow_def=inline, input={"x": 5})
+    )
+    assert conductor.poll_one("adhoc").input_data == {"x": 5}
+    assert conductor.workflow(workflow_id).workflow_version == 3
