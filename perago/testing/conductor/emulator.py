@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from types import TracebackType
 from typing import Any, Self
@@ -111,12 +112,12 @@ class ConductorEmulator:
         sweep(self.engine)
 
     def get_workflow(self, workflow_id: str) -> dict[str, Any]:
-        """The workflow JSON (as ``GET /api/workflow/{id}?includeTasks=true``)."""
-        return self.engine.get_workflow(workflow_id)
+        """The workflow JSON (as ``GET /api/workflow/{id}?includeTasks=true``), a private copy."""
+        return copy.deepcopy(self.engine.get_workflow(workflow_id))
 
     def get_task(self, task_id: str) -> dict[str, Any]:
-        """The task JSON (as ``GET /api/tasks/{id}``)."""
-        return self.engine.get_task(task_id)
+        """The task JSON (as ``GET /api/tasks/{id}``), a private copy."""
+        return copy.deepcopy(self.engine.get_task(task_id))
 
     def request_count(self, route: str | None = None) -> int:
         """Requests served on ``route`` (a name from ``ROUTE_NAMES``), or on all routes."""
