@@ -282,3 +282,4 @@ class Decider:
             workflow.failed_task_names = sorted(
                 {str(t.workflow_task.get("name", t.task_type)) for t in failed}
             )
+        self.notify()  # wake ConductorEmulator.wait_for_workflow

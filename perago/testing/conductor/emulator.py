@@ -115,6 +115,14 @@ class ConductorEmulator:
         """The workflow JSON (as ``GET /api/workflow/{id}?includeTasks=true``), a private copy."""
         return copy.deepcopy(self.engine.get_workflow(workflow_id))
 
+    def wait_for_workflow(self, workflow_id: str, timeout: float = 30.0) -> dict[str, Any]:
+        """Block (real time) until the workflow leaves RUNNING; return its JSON.
+
+        Raises:
+            TimeoutError: still RUNNING after ``timeout`` seconds (the message lists its tasks).
+        """
+        return copy.deepcopy(self.engine.wait_for_workflow(workflow_id, timeout))
+
     def get_task(self, task_id: str) -> dict[str, Any]:
         """The task JSON (as ``GET /api/tasks/{id}``), a private copy."""
         return copy.deepcopy(self.engine.get_task(task_id))

@@ -136,6 +136,22 @@ class Engine:
             self.decider.finish(workflow, "TERMINATED", reason)
             logger.debug("emulator: terminated workflow {} ({})", workflow_id, reason)
 
+    def wait_for_workflow(self, workflow_id: str, timeout_s: float) -> dict[str, Any]:
+        """Block until the workflow is no longer RUNNING; return its JSON or raise TimeoutError."""
+        deadline = time.monotonic() + timeout_s
+        with self.changed:
+            workflow = self.workflow(workflow_id)
+            while not workflow.terminal:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    tasks = ", ".join(f"{t.reference_task_name}={t.status}" for t in workflow.tasks)
+                    raise TimeoutError(
+                        f"workflow {workflow_id} ({workflow.name}) still RUNNING after {timeout_s} s; "
+                        f"tasks: {tasks or 'none'}"
+                    )
+                self.changed.wait(remaining)
+            return workflow.to_json()
+
     # -- tasks -----------------------------------------------------------------------------------
 
     def task(self, task_id: str) -> TaskRecord:

@@ -109,3 +109,12 @@ def test_stop_closes_idle_keep_alive_connections():
     connection.sock.settimeout(5)
     assert connection.sock.recv(1) == b""  # the server hung up instead of leaving a thread parked
     connection.close()
+
+
+def test_wait_for_workflow_returns_when_finished_and_times_out_with_details(conductor):
+    conductor.chain("wf", "work")
+    workflow_id = conductor.start("wf", {"value": 1})
+    with pytest.raises(TimeoutError, match=r"still RUNNING after 0.05 s; tasks: work_0=SCHEDULED"):
+        conductor.emulator.wait_for_workflow(workflow_id, timeout=0.05)
+    conductor.complete(conductor.poll_one("work"), {"done": True})
+    assert conductor.emulator.wait_for_workflow(workflow_id, timeout=5)["output"] == {"done": True}

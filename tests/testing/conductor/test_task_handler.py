@@ -2,22 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 from conductor.client.http.models import WorkflowTask
 
 from tests.testing.conductor import handler_workers
-
-
-def _wait_until_finished(conductor, workflow_ids: list[str], timeout_s: float) -> dict[str, str]:
-    deadline = time.monotonic() + timeout_s
-    statuses: dict[str, str] = {}
-    while time.monotonic() < deadline:
-        statuses = {wid: conductor.emulator.get_workflow(wid)["status"] for wid in workflow_ids}
-        if "RUNNING" not in statuses.values():
-            break
-        time.sleep(0.05)
-    return statuses
 
 
 def test_task_handler_worker_completes_workflows(conductor):
@@ -56,7 +43,9 @@ def test_task_handler_worker_completes_workflows(conductor):
     handler.start_processes()
     try:
         workflow_ids = [conductor.start("doubling", {"value": n}) for n in (1, 2, 3)]
-        statuses = _wait_until_finished(conductor, workflow_ids, timeout_s=30)
+        statuses = {
+            wid: conductor.emulator.wait_for_workflow(wid, timeout=30)["status"] for wid in workflow_ids
+        }
     finally:
         handler.stop_processes()
         processes = [*handler.task_runner_processes, handler.logger_process]
