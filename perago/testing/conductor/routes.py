@@ -1,11 +1,12 @@
 """The ``/api`` routes of the emulator: each maps a parsed request onto the engine.
 
-Route names (used by ``ConductorEmulator.request_count`` and ``inject_fault``) are the keys of
-``ROUTES``: ``poll``, ``batch_poll``, ``update``, ``update_v2``, ``get_task``, ``add_log``,
-``get_logs``, ``queue_sizes``, ``start_workflow``, ``start_workflow_by_name``, ``get_workflow``,
-``terminate``, ``register_task_defs``, ``update_task_def``, ``get_task_def``, ``get_task_defs``,
-``delete_task_def``, ``register_workflow_def``, ``update_workflow_defs``, ``get_workflow_def``,
-``get_workflow_defs``, ``delete_workflow_def``.
+Route names (used by ``ConductorEmulator.request_count`` and ``inject_fault``) are the names in
+``ROUTES``: ``health`` (also served at ``/health``), ``poll``, ``batch_poll``, ``update``,
+``update_v2``, ``get_task``, ``add_log``, ``get_logs``, ``queue_sizes``, ``start_workflow``,
+``start_workflow_by_name``, ``get_workflow``, ``terminate``, ``register_task_defs``,
+``update_task_def``, ``get_task_def``, ``get_task_defs``, ``delete_task_def``,
+``register_workflow_def``, ``update_workflow_defs``, ``get_workflow_def``, ``get_workflow_defs``,
+``delete_workflow_def``.
 """
 
 from __future__ import annotations
@@ -199,8 +200,11 @@ def _route(
     return method, re.compile(f"^{pattern}$"), name, handler
 
 
+_HEALTHY = {"healthResults": [], "suppressedHealthResults": [], "healthy": True}
+
 # Order matters: literal paths before the ``{id}`` catch-alls.
 ROUTES: list[tuple[str, re.Pattern[str], str, Handler]] = [
+    _route("GET", "/health", "health", lambda e, r: _ok(_HEALTHY)),
     _route("GET", "/tasks/poll/batch/{type}", "batch_poll", _batch_poll),
     _route("GET", "/tasks/poll/{type}", "poll", _poll),
     _route("POST", "/tasks", "update", _update),

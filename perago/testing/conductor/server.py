@@ -99,6 +99,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         self._send(response)
 
     def _handle(self, method: str, path: str, query: dict[str, str], body: bytes) -> Response:
+        if path == "/health":  # Conductor serves its health check at /health and /api/health
+            path = API_PREFIX + path
         if not path.startswith(API_PREFIX + "/"):
             raise not_found(f"{method} {path}: the emulator serves only {API_PREFIX}/...")
         found = match(method, path[len(API_PREFIX) :])

@@ -118,3 +118,13 @@ def test_wait_for_workflow_returns_when_finished_and_times_out_with_details(cond
         conductor.emulator.wait_for_workflow(workflow_id, timeout=0.05)
     conductor.complete(conductor.poll_one("work"), {"done": True})
     assert conductor.emulator.wait_for_workflow(workflow_id, timeout=5)["output"] == {"done": True}
+
+
+def test_health_check_at_both_paths(conductor_emulator):
+    connection = _connect(conductor_emulator)
+    for path in ("/health", "/api/health"):
+        connection.request("GET", path)
+        response = connection.getresponse()
+        assert (response.status, json.loads(response.read())["healthy"]) == (200, True)
+    connection.close()
+    assert conductor_emulator.request_count("health") == 2
