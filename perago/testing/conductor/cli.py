@@ -20,6 +20,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080, help="TCP port, 0 for a free one (default 8080)")
+    parser.add_argument("--auth-key", help="require Orkes-style auth with this key id (with --auth-secret)")
+    parser.add_argument("--auth-secret", help="the key secret that goes with --auth-key")
     parser.add_argument("--log-level", default="INFO", help="loguru level on stderr (default INFO)")
     return parser
 
@@ -27,7 +29,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Serve until SIGTERM/SIGINT, printing the ``server_api_url`` as the first stdout line; return 0."""
     args = _parser().parse_args(argv)
-    emulator = ConductorEmulator(host=args.host, port=args.port)
+    if (args.auth_key is None) != (args.auth_secret is None):
+        print("conductor emulator: --auth-key and --auth-secret go together", file=sys.stderr)
+        return 2
+    auth = (args.auth_key, args.auth_secret) if args.auth_key is not None else None
+    emulator = ConductorEmulator(host=args.host, port=args.port, auth=auth)
     try:
         emulator.start()
     except OSError as exc:

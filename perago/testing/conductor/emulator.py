@@ -9,6 +9,7 @@ from typing import Any, Self
 
 from loguru import logger
 
+from perago.testing.conductor.auth import Auth
 from perago.testing.conductor.clock import Clock, ManualClock, SystemClock
 from perago.testing.conductor.engine import Engine
 from perago.testing.conductor.routes import ROUTES
@@ -28,12 +29,22 @@ class ConductorEmulator:
         port: TCP port; 0 picks a free one (read it back from :attr:`url`).
         clock: None for real time with a background sweeper every ~100 ms; a :class:`ManualClock`
             for tests, which sweeps on every ``clock.advance(...)`` (or call :meth:`sweep`).
+        auth: ``(key_id, key_secret)`` to require Orkes-style auth (``POST /api/token``, then an
+            ``X-Authorization`` header on every call); None (default) serves openly like conductor-oss.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Clock | None = None,
+        *,
+        auth: tuple[str, str] | None = None,
+    ) -> None:
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.engine = Engine(self.clock)
         self.traffic = Traffic()
+        self.auth = Auth(auth)
         self._address = (host, port)
         self._server: EmulatorHTTPServer | None = None
         self._threads: list[threading.Thread] = []
@@ -46,7 +57,7 @@ class ConductorEmulator:
         if self._server is not None:
             return self
         self._stopping.clear()
-        self._server = EmulatorHTTPServer(self._address, self.engine, self.traffic)
+        self._server = EmulatorHTTPServer(self._address, self.engine, self.traffic, self.auth)
         serve = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.02},

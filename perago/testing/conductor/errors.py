@@ -13,6 +13,7 @@ class ApiError(Exception):
         self.status = status
         self.message = message
         self.retryable = retryable
+        self.extra: dict[str, Any] = {}
 
     def body(self) -> dict[str, Any]:
         """Return the JSON error body Conductor sends (``ApiException.body`` in conductor-python)."""
@@ -21,6 +22,7 @@ class ApiError(Exception):
             "message": self.message,
             "instance": "perago-conductor-emulator",
             "retryable": self.retryable,
+            **self.extra,
         }
 
 

@@ -1,7 +1,7 @@
 """The ``/api`` routes of the emulator: each maps a parsed request onto the engine.
 
 Route names (used by ``ConductorEmulator.request_count`` and ``inject_fault``) are the names in
-``ROUTES``: ``health`` (also served at ``/health``), ``poll``, ``batch_poll``, ``update``,
+``ROUTES``: ``health`` (also served at ``/health``), ``token``, ``poll``, ``batch_poll``, ``update``,
 ``update_v2``, ``get_task``, ``add_log``, ``get_logs``, ``queue_sizes``, ``start_workflow``,
 ``start_workflow_by_name``, ``get_workflow``, ``terminate``, ``register_task_defs``,
 ``update_task_def``, ``get_task_def``, ``get_task_defs``, ``delete_task_def``,
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from perago.testing.conductor.engine import Engine
-from perago.testing.conductor.errors import invalid
+from perago.testing.conductor.errors import invalid, not_found
 
 
 @dataclass
@@ -202,9 +202,17 @@ def _route(
 
 _HEALTHY = {"healthResults": [], "suppressedHealthResults": [], "healthy": True}
 
+
+def _no_auth(engine: Engine, request: Request) -> Response:
+    # conductor-oss has no /token: conductor-python then runs unauthenticated. With credentials the
+    # server answers this route itself (see perago.testing.conductor.auth).
+    raise not_found("POST /api/token: authentication is not enabled on this emulator")
+
+
 # Order matters: literal paths before the ``{id}`` catch-alls.
 ROUTES: list[tuple[str, re.Pattern[str], str, Handler]] = [
     _route("GET", "/health", "health", lambda e, r: _ok(_HEALTHY)),
+    _route("POST", "/token", "token", _no_auth),
     _route("GET", "/tasks/poll/batch/{type}", "batch_poll", _batch_poll),
     _route("GET", "/tasks/poll/{type}", "poll", _poll),
     _route("POST", "/tasks", "update", _update),

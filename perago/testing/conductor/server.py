@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from loguru import logger
 
+from perago.testing.conductor.auth import Auth
 from perago.testing.conductor.engine import Engine
 from perago.testing.conductor.errors import ApiError, not_found
 from perago.testing.conductor.routes import Request, Response, match
@@ -28,10 +29,11 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], engine: Engine, traffic: Traffic) -> None:
+    def __init__(self, address: tuple[str, int], engine: Engine, traffic: Traffic, auth: Auth) -> None:
         super().__init__(address, EmulatorHandler)
         self.engine = engine
         self.traffic = traffic
+        self.auth = auth
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
 
@@ -110,7 +112,10 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         fault = self.server.traffic.record(name)
         if fault is not None:
             raise ApiError(fault, f"injected fault on route {name}", retryable=fault >= 500)
+        self.server.auth.check(name, self.headers.get("X-Authorization"))
         request = Request({k: unquote(v) for k, v in params.items()}, query, body)
+        if name == "token" and self.server.auth.enabled:
+            return Response(200, json_body=self.server.auth.issue(request.json()))
         return handler(self.server.engine, request)
 
     def _send(self, response: Response) -> None:

@@ -51,3 +51,8 @@ def test_cli_reports_a_busy_port_in_one_line(capsys):
         assert main(["--host", "127.0.0.1", "--port", str(port)]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"cannot listen on 127.0.0.1:{port}" in err
+
+
+def test_cli_auth_key_without_secret_is_refused(capsys):
+    assert main(["--port", "0", "--auth-key", "only-the-key"]) == 2
+    assert "--auth-key and --auth-secret go together" in capsys.readouterr().err
