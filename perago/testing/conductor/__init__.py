@@ -12,7 +12,12 @@ unchanged (``Configuration(server_api_url=emu.url)``). It follows conductor-oss'
   returns the next task or 204), logs, ``extendLease``, IN_PROGRESS + ``callbackAfterSeconds``
   re-queueing the same taskId, updates to finished tasks or workflows ignored with 200;
 - time: response, total (per ``timeoutPolicy``), poll and workflow timeouts; retries with a new
-  taskId after FIXED / EXPONENTIAL_BACKOFF / LINEAR_BACKOFF delays.
+  taskId after FIXED / EXPONENTIAL_BACKOFF / LINEAR_BACKOFF delays;
+- ``/health``; optional Orkes-style auth (``auth=(key, secret)``: ``POST /api/token`` then an
+  ``X-Authorization`` header), open like conductor-oss by default.
+
+Test helpers: ``sweep()``, ``get_workflow()``, ``get_task()``, ``wait_for_workflow()``,
+``request_count(route)``, ``inject_fault(route, status, times)`` (route names: ``ROUTE_NAMES``).
 
 Deliberate differences: ``GET /api/tasks/{id}`` for an unknown id answers 404 with Conductor's error
 body (conductor-oss answers 204); only SIMPLE, FORK_JOIN and JOIN task types run (others are
