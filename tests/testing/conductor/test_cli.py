@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 
+import pytest
 from conductor.client.configuration.configuration import Configuration
 from conductor.client.orkes_clients import OrkesClients
 
@@ -19,22 +20,17 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_cli_serves_until_sigterm():
-    port = _free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "perago.testing",
-        "conductor",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
+@pytest.mark.parametrize("pick_port", [True, False], ids=["given-port", "port-0"])
+def test_cli_serves_until_sigterm(pick_port):
+    port = _free_port() if pick_port else 0
+    command = [sys.executable, "-m", "perago.testing", "conductor", "--host", "127.0.0.1"]
+    command += ["--port", str(port)]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
         try:
             url = process.stdout.readline().strip()
-            assert url == f"http://127.0.0.1:{port}/api"
+            served_port = int(url.removesuffix("/api").rsplit(":", 1)[1])
+            assert url == f"http://127.0.0.1:{served_port}/api"
+            assert served_port == port if pick_port else served_port > 0
             metadata = OrkesClients(configuration=Configuration(server_api_url=url)).get_metadata_client()
             assert metadata.get_all_task_defs() == []
         finally:
