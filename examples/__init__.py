@@ -1,0 +1,1 @@
+"""Example perago pipelines (``examples.songs``)."""
