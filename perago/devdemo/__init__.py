@@ -1,0 +1,1 @@
+"""The pieces of ``python -m perago dev``: HTTP helpers, the stack, progress watching and the summary."""

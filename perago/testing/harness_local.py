@@ -1,0 +1,103 @@
+"""The harness's local-directory store: a directory plays the part of a lakeFS branch.
+
+Download copies the directory into the attempt directory; staging remembers the attempt's changes; publishing
+applies them back to the directory. Commit ids are the SHA-256 of the directory's snapshot, so a run's output
+ref names exactly the content it published.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+
+from perago.models import AttemptSnapshot, DownloadRecord, StagedWorkspace, StageRequest, WorkspaceInput
+from perago.snapshot import Snapshot, SnapshotDiff, snapshot_directory
+
+LOCAL_REPOSITORY = "local-workspace"
+
+
+def snapshot_digest(snapshot: Snapshot) -> str:
+    """A 64-hex id of a snapshot's content (paths, kinds, SHA-256s)."""
+    digest = hashlib.sha256()
+    for path in sorted(snapshot):
+        entry = snapshot[path]
+        digest.update(f"{path}\0{entry.kind}\0{entry.sha256}\n".encode())
+    return digest.hexdigest()
+
+
+def _copy_entry(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_symlink() or target.exists():
+        target.unlink()
+    if source.is_symlink():
+        target.symlink_to(os.readlink(source))
+    else:
+        shutil.copyfile(source, target)
+
+
+class LocalDirectoryStore:
+    """Runtime callbacks over a local directory (the "branch").
+
+    Attributes:
+        directory: The directory that is read and, on publication, updated.
+        calls: The callbacks that ran, in order (``download``, ``stage``, ``publish``, ...).
+        staged_request: What the last ``stage`` call received (diff, after-snapshot, metadata).
+        published_metadata: The metadata of the last publication.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.calls: list[str] = []
+        self.staged_request: StageRequest | None = None
+        self.published_metadata: dict[str, str] | None = None
+
+    def workspace(self) -> WorkspaceInput:
+        """The directory's current content as a pinned workspace input."""
+        ref = snapshot_digest(snapshot_directory(self.directory))
+        return WorkspaceInput(repository=LOCAL_REPOSITORY, branch="main", ref_type="commit", ref=ref)
+
+    def download_workspace(
+        self, workspace: WorkspaceInput, spec: object, directory: Path
+    ) -> DownloadRecord | None:
+        self.calls.append("download")
+        for source in sorted(self.directory.rglob("*")):
+            if source.is_file() or source.is_symlink():
+                _copy_entry(source, directory / source.relative_to(self.directory))
+        return None
+
+    def load_current_attempt(self, attempt: AttemptSnapshot) -> AttemptSnapshot | None:
+        self.calls.append("fence")
+        return attempt
+
+    def stage_workspace(self, request: StageRequest) -> StagedWorkspace:
+        self.calls.append("stage")
+        self.staged_request = request
+        commit = snapshot_digest(request.after)
+        return StagedWorkspace(repository=LOCAL_REPOSITORY, branch="perago-stg-harness", commit=commit)
+
+    def publish_workspace(
+        self, staged: StagedWorkspace, workspace: WorkspaceInput, metadata: Mapping[str, str]
+    ) -> str:
+        self.calls.append("publish")
+        request = self.staged_request
+        assert request is not None, "publish_workspace called before stage_workspace"
+        _apply(request.diff, request.directory, self.directory)
+        self.published_metadata = dict(metadata)
+        return staged.commit
+
+    def cleanup_staging(self, staged: StagedWorkspace) -> None:
+        self.calls.append("cleanup")
+
+    def complete_noop_workspace(self, workspace: WorkspaceInput) -> str:
+        self.calls.append("noop")
+        return workspace.ref
+
+
+def _apply(diff: SnapshotDiff, source: Path, target: Path) -> None:
+    for path in (*diff.added, *diff.changed):
+        _copy_entry(source / path, target / path)
+    for path in diff.removed:
+        (target / path).unlink(missing_ok=True)
