@@ -1,0 +1,140 @@
+"""Every code block in README.md is executed here.
+
+- ``python`` blocks run in order in one namespace (as a reader pasting them into one session would); any
+  ``test_*`` function they define is then called with perago's ``lakefs_repository`` fixture.
+- ``bash`` blocks run line by line in a subprocess from the repository root, with two substitutions that keep
+  them runnable here: ``.venv/bin/python`` is this interpreter, and the URLs of a "real" Conductor and lakeFS
+  (``localhost:8080`` / ``localhost:8000``) point at emulators started by the test, with the emulator's lakeFS
+  credentials. Lines that cannot run on this machine are checked instead: ``make test`` must be the Makefile's
+  pytest target (running it here would recurse into this test), ``make demo`` runs the command its Makefile
+  target runs (``python -m perago dev``), and ``docker compose`` lines must name services of
+  docker-compose.yml (no container engine here; tests/product/test_compose.py checks the file itself).
+- ``text`` blocks are diagrams, not code; the configuration table is compared with the settings model.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from perago.testing.conductor import ConductorEmulator
+from tests.product.settings_env import table_rows
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text()
+BLOCKS = [
+    (m.group(1), m.group(2), README[: m.start()].count("\n") + 1)
+    for m in re.finditer(r"^```(\w*)\n(.*?)^```$", README, flags=re.MULTILINE | re.DOTALL)
+]
+BASH = [(body, line) for lang, body, line in BLOCKS if lang == "bash"]
+MAKEFILE = (ROOT / "Makefile").read_text()
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_every_block_is_python_bash_or_a_text_diagram():
+    assert {lang for lang, _, _ in BLOCKS} == {"python", "bash", "text"}
+    assert [lang for lang, _, _ in BLOCKS].count("text") == 1
+
+
+def test_quick_start_is_make_demo_then_make_test():
+    body, _ = BASH[0]
+    assert [line.split("#")[0].strip() for line in body.splitlines()] == ["make demo", "make test"]
+    assert re.search(r"^test: .*\n\t\$\(BIN\)/python -m pytest", MAKEFILE, flags=re.MULTILINE)
+    assert re.search(r"^demo: .*\n\t\$\(BIN\)/python -m perago dev$", MAKEFILE, flags=re.MULTILINE)
+    assert "make test" in (ROOT / ".ci/run").read_text()
+
+
+def test_python_blocks_run(lakefs_repository, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {"__name__": "readme"}
+    for lang, body, line in BLOCKS:
+        if lang == "python":
+            exec(compile("\n" * (line) + body, str(ROOT / "README.md"), "exec"), namespace)
+    tests = [value for name, value in namespace.items() if name.startswith("test_") and callable(value)]
+    assert tests, "the README's pytest example defines no test"
+    for test in tests:
+        test(lakefs_repository)
+
+
+def test_configuration_table_lists_every_setting_with_its_env_and_default():
+    table = README.split("<!-- settings-table:start -->")[1].split("<!-- settings-table:end -->")[0]
+    rows = {}
+    for line in table.strip().splitlines()[2:]:
+        cells = [cell.strip().strip("`") for cell in line.strip("|").split("|")]
+        assert len(cells) == 4 and cells[3], f"incomplete row: {line}"
+        rows[cells[0]] = (cells[1], cells[2])
+    assert rows == table_rows()
+
+
+class Shell:
+    """Runs README bash lines; ``export`` lines carry over, like in a terminal."""
+
+    def __init__(self, conductor_url: str, lakefs) -> None:
+        self.lakefs = lakefs
+        endpoint = lakefs.endpoint.rstrip("/").removesuffix("/api/v1")
+        self.subs = {"http://localhost:8080/api": conductor_url, "http://localhost:8000": endpoint}
+        self.env = dict(os.environ)
+        self.env.update(self._credentials())
+
+    def _credentials(self) -> dict[str, str]:
+        return {
+            "LAKECTL_CREDENTIALS_ACCESS_KEY_ID": self.lakefs.access_key_id,
+            "LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY": self.lakefs.secret_access_key,
+        }
+
+    def substitute(self, text: str) -> str:
+        for real, emulated in self.subs.items():
+            text = text.replace(real, emulated)
+        return text
+
+    def run_line(self, line: str) -> None:
+        command, _, comment = line.partition("  #")
+        words = shlex.split(self.substitute(command))
+        if not words:
+            return
+        handler = {"make": self.make, "export": self.export, "docker": self.docker}.get(words[0], self.python)
+        handler(words, comment)
+
+    def make(self, words: list[str], comment: str) -> None:
+        assert words[1:] in (["demo"], ["test"]), words
+        if words[1] == "demo":
+            self.python([".venv/bin/python", "-m", "perago", "dev", "--quiet-logs"], comment)
+
+    def export(self, words: list[str], comment: str) -> None:
+        name, _, value = words[1].partition("=")
+        self.env[name] = value
+        self.env.update(self._credentials())  # the emulator's credentials stand in for the stack's
+
+    def docker(self, words: list[str], comment: str) -> None:
+        assert words[:2] == ["docker", "compose"], words
+        services = set(COMPOSE["services"])
+        named = [w for w in words[3:] if not w.startswith("-")]
+        assert set(named) <= services, named
+        assert words[2] in {"up", "down", "logs"}, words
+
+    def python(self, words: list[str], comment: str) -> None:
+        assert words[0] == ".venv/bin/python", f"no handler for README command {words}"
+        expected = 1 if "exit 1" in comment else 0
+        process = subprocess.run(
+            [sys.executable, *words[1:]], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=110
+        )
+        assert process.returncode == expected, f"{words}: {process.stdout}\n{process.stderr}"
+
+
+@pytest.mark.parametrize("index", range(len(BASH)), ids=[f"README.md:{line}" for _, line in BASH])
+def test_bash_block_runs(index):
+    from perago.testing.lakefs import LakeFSEmulator
+
+    body, _ = BASH[index]
+    with ConductorEmulator() as conductor, LakeFSEmulator() as lakefs:
+        lakefs.create_repository("songs", default_branch="main")  # the janitor block names it
+        shell = Shell(conductor.url, lakefs)
+        for line in body.splitlines():
+            shell.run_line(line)
