@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import tempfile
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
@@ -122,9 +122,7 @@ class TaskEnvironment:
         if directory is not None:
             return self._run_local(wire, directory)
         if workspace is None or repository is None:
-            raise TypeError(
-                f"task {self.task.name} needs a workspace: pass directory=, or workspace= and repository="
-            )
+            raise TypeError(f"task {self.task.name} needs a workspace: pass directory=, or workspace= and repository=")
         return self._run_lakefs(wire, workspace, repository)
 
     def _run_free(self, params: dict[str, Any]) -> TaskRun:
@@ -150,9 +148,7 @@ class TaskEnvironment:
             commit = {"id": ref, "parents": [workspace.ref], "metadata": store.published_metadata}
         return self._finish(result, changes=changes, commit=commit, calls=tuple(store.calls))
 
-    def _run_lakefs(
-        self, params: dict[str, Any], workspace: WorkspaceInput, repo: LakeFSRepository
-    ) -> TaskRun:
+    def _run_lakefs(self, params: dict[str, Any], workspace: WorkspaceInput, repo: LakeFSRepository) -> TaskRun:
         from perago.lakefs.store import LakeFSWorkspaceStore
 
         settings = repo.settings(workspace_root=self.workspace_root)
@@ -167,9 +163,7 @@ class TaskEnvironment:
                 changes = repo.diff(before, ref)
         return self._finish(result, changes=changes, commit=commit)
 
-    def _attempt(
-        self, params: dict[str, Any], workspace: WorkspaceInput, callbacks: dict[str, Callable[..., Any]]
-    ) -> Any:
+    def _attempt(self, params: dict[str, Any], workspace: WorkspaceInput, callbacks: dict[str, Any]) -> Any:
         from perago.runtime import run_workspace_task_attempt
 
         return run_workspace_task_attempt(
@@ -187,23 +181,19 @@ class TaskEnvironment:
         output = dict(result.output_data or {})
         completed = result.status == COMPLETED
         model = self.task.output_model.model_validate(output["result"]) if completed else None
-        workspace = (
-            WorkspaceInput.model_validate(output["workspace"])
-            if completed and "workspace" in output
-            else None
-        )
+        workspace = WorkspaceInput.model_validate(output["workspace"]) if completed and "workspace" in output else None
         return TaskRun(
             task=self.task.name,
             status=result.status,
             output=output,
-            reason=result.reason,
+            reason=result.reason_for_incompletion,
             result=model,
             workspace=workspace,
             **extra,
         )
 
 
-def _callbacks(store: LocalDirectoryStore) -> dict[str, Callable[..., Any]]:
+def _callbacks(store: LocalDirectoryStore) -> dict[str, Any]:
     return {
         "download_workspace": store.download_workspace,
         "load_current_attempt": store.load_current_attempt,

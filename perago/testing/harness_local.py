@@ -59,9 +59,7 @@ class LocalDirectoryStore:
         ref = snapshot_digest(snapshot_directory(self.directory))
         return WorkspaceInput(repository=LOCAL_REPOSITORY, branch="main", ref_type="commit", ref=ref)
 
-    def download_workspace(
-        self, workspace: WorkspaceInput, spec: object, directory: Path
-    ) -> DownloadRecord | None:
+    def download_workspace(self, workspace: WorkspaceInput, spec: object, directory: Path) -> DownloadRecord | None:
         self.calls.append("download")
         for source in sorted(self.directory.rglob("*")):
             if source.is_file() or source.is_symlink():
@@ -78,9 +76,7 @@ class LocalDirectoryStore:
         commit = snapshot_digest(request.after)
         return StagedWorkspace(repository=LOCAL_REPOSITORY, branch="perago-stg-harness", commit=commit)
 
-    def publish_workspace(
-        self, staged: StagedWorkspace, workspace: WorkspaceInput, metadata: Mapping[str, str]
-    ) -> str:
+    def publish_workspace(self, staged: StagedWorkspace, workspace: WorkspaceInput, metadata: Mapping[str, str]) -> str:
         self.calls.append("publish")
         request = self.staged_request
         assert request is not None, "publish_workspace called before stage_workspace"

@@ -50,15 +50,13 @@ class LakeFSRepository:
             **overrides,
         )
 
-    def _request(self, method: str, path: str, body: bytes | None = None, **query: Any) -> bytes:
-        url = f"{self.endpoint.rstrip('/')}/api/v1/repositories/{self.name}{path}"
+    def _request(self, method: str, route: str, body: bytes | None = None, **query: Any) -> bytes:
+        url = f"{self.endpoint.rstrip('/')}/api/v1/repositories/{self.name}{route}"
         if query:
             url += "?" + urllib.parse.urlencode(query)
         headers = basic_auth(self.access_key_id, self.secret_access_key)
         if body is not None:
-            headers["Content-Type"] = (
-                "application/json" if method != "POST_RAW" else "application/octet-stream"
-            )
+            headers["Content-Type"] = "application/json" if method != "POST_RAW" else "application/octet-stream"
         verb = "POST" if method == "POST_RAW" else method
         request = urllib.request.Request(url, data=body, method=verb, headers=headers)
         try:
@@ -69,9 +67,9 @@ class LakeFSRepository:
             detail = exc.read().decode(errors="replace")[:300]
             raise AssertionError(f"lakeFS {verb} {url}: HTTP {exc.code} {detail}") from exc
 
-    def _json(self, method: str, path: str, body: Any = None, **query: Any) -> Any:
+    def _json(self, method: str, route: str, body: Any = None, **query: Any) -> Any:
         raw = None if body is None else json.dumps(body).encode()
-        return json.loads(self._request(method, path, raw, **query) or b"null")
+        return json.loads(self._request(method, route, raw, **query) or b"null")
 
     def put(self, files: Mapping[str, bytes | str], branch: str = "main", message: str = "test data") -> str:
         """Upload ``files`` (path -> content) to ``branch`` and commit them; return the commit id."""
@@ -115,9 +113,7 @@ class LakeFSRepository:
                 kinds[entry["type"]].append(entry["path"])
         return SnapshotDiff(*(tuple(sorted(kinds[k])) for k in ("added", "changed", "removed")))
 
-    def workspace(
-        self, branch: str = "main", ref: str | None = None, ref_type: RefType = "branch"
-    ) -> WorkspaceInput:
+    def workspace(self, branch: str = "main", ref: str | None = None, ref_type: RefType = "branch") -> WorkspaceInput:
         """A task input workspace reading ``ref`` (default: ``branch``'s head), publishing to ``branch``."""
         return WorkspaceInput(repository=self.name, branch=branch, ref_type=ref_type, ref=ref or branch)
 
