@@ -32,17 +32,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--conductor-url", help="use this Conductor (…/api) instead of the emulator")
     parser.add_argument("--lakefs-endpoint", help="use this lakeFS instead of the emulator (LAKECTL_* creds)")
     parser.add_argument("--repository", default="songs", help="lakeFS repository to create (default songs)")
-    parser.add_argument(
-        "--storage-namespace", default="local://songs", help="for a real lakeFS, e.g. s3://b/p"
-    )
+    parser.add_argument("--storage-namespace", default="local://songs", help="for a real lakeFS, e.g. s3://b/p")
     parser.add_argument(
         "--workflow", action="append", choices=sorted(pipeline.BRANCHES), help="run only these (repeatable)"
     )
     parser.add_argument("--song-id", help="override the song id passed to metadata_validate")
     parser.add_argument("--params", default="{}", help="JSON object merged into metadata_validate's params")
-    parser.add_argument(
-        "--examples", default="examples.songs", help="the example package (default %(default)s)"
-    )
+    parser.add_argument("--examples", default="examples.songs", help="the example package (default %(default)s)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the workflows")
     parser.add_argument("--keep-running", action="store_true", help="keep the stack up until Ctrl-C")
     parser.add_argument("--summary-json", type=Path, help="also write the summary as JSON to this file")
@@ -54,9 +50,7 @@ def _song_overrides(args: argparse.Namespace) -> dict[str, Any]:
     try:
         overrides = json.loads(args.params)
     except json.JSONDecodeError as exc:
-        raise PeragoError(
-            f"--params is not valid JSON ({exc}); pass an object like '{{\"year\": 1999}}'"
-        ) from exc
+        raise PeragoError(f"--params is not valid JSON ({exc}); pass an object like '{{\"year\": 1999}}'") from exc
     if not isinstance(overrides, dict):
         raise PeragoError("--params must be a JSON object, e.g. '{\"year\": 1999}'")
     if args.song_id is not None:
@@ -77,9 +71,7 @@ def _print_endpoints(endpoints: Endpoints, repository: str) -> None:
     print(f"lakeFS        : {endpoints.lakefs_endpoint}  (repository {repository})")
     print(f"  export LAKECTL_SERVER_ENDPOINT_URL={endpoints.lakefs_endpoint}")
     print(f"  export LAKECTL_CREDENTIALS_ACCESS_KEY_ID={endpoints.access_key_id}")
-    print(
-        "  export LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY=<the emulator's secret; printed with --keep-running>"
-    )
+    print("  export LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY=<the emulator's secret; printed with --keep-running>")
     print(f"  export CONDUCTOR_SERVER_URL={endpoints.conductor_url}")
 
 
@@ -105,9 +97,7 @@ def run(args: argparse.Namespace) -> int:
     names = args.workflow or sorted(pipeline.BRANCHES)
     with contextlib.ExitStack() as stack:
         real = args.conductor_url is not None or args.lakefs_endpoint is not None
-        endpoints, emulator = start_servers(
-            stack, args.conductor_url, args.lakefs_endpoint, _lakefs_credentials()
-        )
+        endpoints, emulator = start_servers(stack, args.conductor_url, args.lakefs_endpoint, _lakefs_credentials())
         _print_endpoints(endpoints, args.repository)
         settings = endpoints.settings()
         commit = pipeline.seed(stack_module, endpoints, args.repository, args.storage_namespace, emulator)
@@ -131,10 +121,7 @@ def run(args: argparse.Namespace) -> int:
         print("started:", ", ".join(f"{name} ({ids[name]}) on branch {branches[name]}" for name in names))
         views = ProgressWatcher(endpoints.conductor_url, print).wait(ids, args.timeout)
         auth = basic_auth(endpoints.access_key_id, endpoints.secret_access_key)
-        logs = {
-            name: commit_log(endpoints.lakefs_endpoint, auth, args.repository, branches[name])
-            for name in names
-        }
+        logs = {name: commit_log(endpoints.lakefs_endpoint, auth, args.repository, branches[name]) for name in names}
         data = summarize(views, logs, args.repository, branches, print)
         if args.summary_json:
             args.summary_json.write_text(json.dumps(data, indent=2, default=str))

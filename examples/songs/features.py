@@ -13,10 +13,10 @@ import io
 import json
 from pathlib import Path
 
-from perago.guards import ChangesOnlyUnder, MaxFileSize, RequiredPaths, ValidJson
 from pydantic import BaseModel, ConfigDict, Field
 
 from perago import WorkspaceSpec, task
+from perago.guards import ChangesOnlyUnder, MaxFileSize, RequiredPaths, ValidJson
 
 COLUMNS = (
     "song_id",

@@ -10,10 +10,10 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from perago.guards import ChangesOnlyUnder, RequiredPaths, ValidJson
 from pydantic import BaseModel, ConfigDict, Field
 
 from perago import WorkspaceSpec, task
+from perago.guards import ChangesOnlyUnder, RequiredPaths, ValidJson
 
 
 class LyricsParams(BaseModel):

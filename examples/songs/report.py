@@ -7,10 +7,10 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from perago.guards import RequiredPaths
 from pydantic import BaseModel, ConfigDict, Field
 
 from perago import WorkspaceSpec, task
+from perago.guards import RequiredPaths
 
 
 class ReportParams(BaseModel):

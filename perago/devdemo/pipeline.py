@@ -50,26 +50,18 @@ def workflow_input(repository: str, branch: str, song: dict[str, Any]) -> dict[s
     return {"song": song, "workspace": workspace, "features": {}, "lyrics": {}, "report": {}}
 
 
-def seed(
-    stack_module: ModuleType, endpoints: Endpoints, repository: str, namespace: str, emulator: Any
-) -> str:
+def seed(stack_module: ModuleType, endpoints: Endpoints, repository: str, namespace: str, emulator: Any) -> str:
     """Create the repository with the sample data; return the seed commit id."""
-    client = stack_module.lakefs_client(
-        endpoints.lakefs_endpoint, endpoints.access_key_id, endpoints.secret_access_key
-    )
+    client = stack_module.lakefs_client(endpoints.lakefs_endpoint, endpoints.access_key_id, endpoints.secret_access_key)
     if emulator is not None:
         emulator.create_repository(repository, default_branch="main")
     commit: str = stack_module.seed_repository(client, repository, namespace)
     return commit
 
 
-def create_branches(
-    stack_module: ModuleType, endpoints: Endpoints, repository: str, branches: dict[str, str]
-) -> None:
+def create_branches(stack_module: ModuleType, endpoints: Endpoints, repository: str, branches: dict[str, str]) -> None:
     """Create each workflow's target branch from ``main``."""
-    client = stack_module.lakefs_client(
-        endpoints.lakefs_endpoint, endpoints.access_key_id, endpoints.secret_access_key
-    )
+    client = stack_module.lakefs_client(endpoints.lakefs_endpoint, endpoints.access_key_id, endpoints.secret_access_key)
     for branch in branches.values():
         stack_module.create_branch(client, repository, branch, "main")
 

@@ -10,9 +10,7 @@ from perago.devdemo.http import call_json
 from perago.devdemo.progress import duration_s, worker_tasks
 
 
-def commit_log(
-    endpoint: str, headers: Mapping[str, str], repository: str, ref: str, amount: int = 20
-) -> list[Any]:
+def commit_log(endpoint: str, headers: Mapping[str, str], repository: str, ref: str, amount: int = 20) -> list[Any]:
     """The newest ``amount`` commits reachable from ``ref`` (lakeFS ``GET .../refs/{ref}/commits``)."""
     quoted = urllib.parse.quote(ref, safe="")
     url = f"{endpoint.rstrip('/')}/api/v1/repositories/{repository}/refs/{quoted}/commits?amount={amount}"

@@ -52,10 +52,7 @@ def test_lakefs_is_backed_by_minio():
     env = SERVICES["lakefs"]["environment"]
     assert env["LAKEFS_BLOCKSTORE_TYPE"] == "s3"
     assert env["LAKEFS_BLOCKSTORE_S3_ENDPOINT"] == "http://minio:9000"
-    assert (
-        env["LAKEFS_BLOCKSTORE_S3_CREDENTIALS_ACCESS_KEY_ID"]
-        == SERVICES["minio"]["environment"]["MINIO_ROOT_USER"]
-    )
+    assert env["LAKEFS_BLOCKSTORE_S3_CREDENTIALS_ACCESS_KEY_ID"] == SERVICES["minio"]["environment"]["MINIO_ROOT_USER"]
     assert SERVICES["lakefs"]["depends_on"] == {"minio": {"condition": "service_healthy"}}
 
 

@@ -93,9 +93,7 @@ def test_a_bad_param_fails_the_demo_with_the_validation_error(tmp_path):
     [task] = [t for t in data["workflows"]["songs_pipeline"]["tasks"] if t["status"] != "COMPLETED"]
     assert (task["task"], task["status"]) == ("metadata_validate", "FAILED_WITH_TERMINAL_ERROR")
     assert task["reason"].startswith("ValidationError") and "song_id" in task["reason"]
-    failure = (
-        "FAILED: workflow songs_pipeline FAILED: task validate (metadata_validate) FAILED_WITH_TERMINAL_ERROR"
-    )
+    failure = "FAILED: workflow songs_pipeline FAILED: task validate (metadata_validate) FAILED_WITH_TERMINAL_ERROR"
     assert failure in process.stderr
     assert "song_id" in process.stderr.split(failure, 1)[1]
     assert "demo failed." in process.stdout
