@@ -1,0 +1,57 @@
+"""From a polled Conductor task to perago's attempt identity, result and task-result shapes."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from conductor.client.http.models.task import Task
+from conductor.client.http.models.task_exec_log import TaskExecLog
+from conductor.client.http.models.task_result import TaskResult
+
+from perago.models import AttemptSnapshot
+from perago.result import RuntimeTaskResult
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def attempt_snapshot(task: Task) -> AttemptSnapshot:
+    """The attempt identity of a task as polled (or as re-read for the fence)."""
+    return AttemptSnapshot(
+        task_id=task.task_id or "",
+        workflow_id=task.workflow_instance_id or "",
+        poll_count=int(task.poll_count or 0),
+        retry_count=int(task.retry_count or 0),
+        worker_id=task.worker_id,
+        status=str(task.status or ""),
+        task_type=task.task_def_name or task.task_type or "",
+        reference_task_name=task.reference_task_name or "",
+    )
+
+
+def execution_id_for(task: Task) -> str:
+    """A directory-safe id unique to this delivery: ``<taskId>-p<pollCount>``.
+
+    A task id is unique per try (a retry gets a new one) and the poll count is unique per delivery of that task id,
+    so two deliveries never share an attempt directory.
+    """
+    return f"{_UNSAFE.sub('_', task.task_id or 'task')[:180]}-p{int(task.poll_count or 0)}"
+
+
+def task_input(task: Task) -> dict[str, Any]:
+    """The task's input data (never None)."""
+    return dict(task.input_data or {})
+
+
+def to_task_result(task: Task, worker_id: str, result: RuntimeTaskResult) -> TaskResult:
+    """Conductor's TaskResult for a runtime result (status, outputData, reasonForIncompletion, logs)."""
+    logs = [TaskExecLog(log=line, task_id=task.task_id) for line in result.logs]
+    return TaskResult(
+        workflow_instance_id=task.workflow_instance_id,
+        task_id=task.task_id,
+        status=result.status,
+        output_data=dict(result.output_data),
+        reason_for_incompletion=result.reason_for_incompletion,
+        worker_id=worker_id,
+        logs=logs,
+    )

@@ -1,0 +1,138 @@
+"""A thin adapter over conductor-python's HTTP client: the calls the worker makes, errors as perago errors.
+
+Only this subpackage imports ``conductor``. Transport failures and 5xx/429 answers become retryable
+:class:`~perago.errors.ConductorError`; 401/403 become a non-retryable one that says to check the credentials.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import httpx
+from conductor.client.configuration.configuration import Configuration
+from conductor.client.configuration.settings.authentication_settings import AuthenticationSettings
+from conductor.client.http.api.metadata_resource_api import MetadataResourceApi
+from conductor.client.http.api.task_resource_api import TaskResourceApi
+from conductor.client.http.api_client import ApiClient
+from conductor.client.http.models.task import Task
+from conductor.client.http.models.task_def import TaskDef
+from conductor.client.http.models.task_result import TaskResult
+from conductor.client.http.rest import ApiException
+
+from perago.errors import ConductorError
+from perago.settings import PeragoSettings
+
+T = TypeVar("T")
+
+
+def build_configuration(settings: PeragoSettings) -> Configuration:
+    """conductor-python configuration from perago settings (``CONDUCTOR_SERVER_URL`` includes ``/api``)."""
+    auth = None
+    if settings.conductor_auth_key and settings.conductor_auth_secret:
+        auth = AuthenticationSettings(
+            key_id=settings.conductor_auth_key, key_secret=settings.conductor_auth_secret.get_secret_value()
+        )
+    return Configuration(server_api_url=settings.conductor_server_url.rstrip("/"), authentication_settings=auth)
+
+
+def translate(exc: Exception, what: str, url: str) -> ConductorError:
+    """A perago error for a failed Conductor call (no credentials in the message)."""
+    if isinstance(exc, ApiException):
+        status = exc.status or 0
+        if status in (401, 403):
+            return ConductorError(
+                f"Conductor at {url} refused the credentials while trying to {what} (HTTP {status}); "
+                "check CONDUCTOR_AUTH_KEY / CONDUCTOR_AUTH_SECRET",
+                retryable=False,
+                status=status,
+            )
+        retryable = status == 429 or status >= 500 or bool(getattr(exc, "transient", False))
+        return ConductorError(
+            f"Conductor could not {what} (HTTP {status}: {exc.reason})", retryable=retryable, status=status
+        )
+    return ConductorError(f"cannot reach Conductor at {url} to {what}: {type(exc).__name__}: {exc}", retryable=True)
+
+
+class ConductorApi:
+    """The Conductor calls perago's worker makes."""
+
+    def __init__(self, settings: PeragoSettings, *, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.url = settings.conductor_server_url
+        self._client = ApiClient(build_configuration(settings))
+        self._tasks = TaskResourceApi(self._client)
+        self._metadata = MetadataResourceApi(self._client)
+        self._retries = settings.http_retries
+        self._sleep = sleep
+        self._use_v2 = True
+
+    def _call(self, what: str, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except (ApiException, httpx.HTTPError, OSError) as exc:
+            raise translate(exc, what, self.url) from exc
+
+    def _retrying(self, what: str, fn: Callable[[], T]) -> T:
+        for attempt in range(self._retries + 1):
+            try:
+                return self._call(what, fn)
+            except ConductorError as exc:
+                if not exc.retryable or attempt == self._retries:
+                    raise
+                self._sleep(min(5.0, 0.1 * 2**attempt) * (0.5 + random.random()))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def batch_poll(self, task_type: str, worker_id: str, count: int, timeout_ms: int, domain: str | None) -> list[Task]:
+        """Poll up to ``count`` tasks, waiting up to ``timeout_ms`` for the first."""
+        kwargs: dict[str, Any] = {"workerid": worker_id, "count": count, "timeout": timeout_ms}
+        if domain:
+            kwargs["domain"] = domain
+        tasks = self._call(f"poll {task_type}", lambda: self._tasks.batch_poll(task_type, **kwargs))
+        return [t for t in tasks or [] if t is not None]
+
+    def get_task(self, task_id: str) -> Task | None:
+        """The task as the server has it now; None when it does not exist (404 or empty answer)."""
+        try:
+            return self._tasks.get_task(task_id)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise translate(exc, f"read task {task_id}", self.url) from exc
+        except (httpx.HTTPError, OSError) as exc:
+            raise translate(exc, f"read task {task_id}", self.url) from exc
+
+    def update(self, result: TaskResult) -> Task | None:
+        """Report a result (update-v2, falling back to v1 for good on 404/405); returns the next task if any."""
+        what = f"update task {result.task_id}"
+        if self._use_v2:
+            try:
+                return self._retrying(what, lambda: self._tasks.update_task_v2(body=result))
+            except ConductorError as exc:
+                if exc.status not in (404, 405):
+                    raise
+                self._use_v2 = False
+        self._retrying(what, lambda: self._tasks.update_task(body=result))
+        return None
+
+    def extend_lease(self, task: Task, worker_id: str) -> None:
+        """Tell Conductor the attempt is alive (moves only the task's updateTime)."""
+        result = TaskResult(
+            workflow_instance_id=task.workflow_instance_id,
+            task_id=task.task_id,
+            status="IN_PROGRESS",
+            worker_id=worker_id,
+            extend_lease=True,
+        )
+        self._call(f"extend the lease of task {task.task_id}", lambda: self._tasks.update_task(body=result))
+
+    def register_task_defs(self, defs: list[TaskDef]) -> None:
+        """Create or update task definitions."""
+        self._call("register task definitions", lambda: self._metadata.register_task_def(body=defs))
+
+    def check(self) -> None:
+        """Fail fast with a clear error when Conductor is unreachable or refuses the credentials."""
+        self._call(
+            "reach its task API", lambda: self._tasks.batch_poll("perago_connectivity_check", count=1, timeout=0)
+        )

@@ -1,0 +1,236 @@
+"""The worker: poll Conductor for every task type, run each attempt through the runtime, report, shut down cleanly.
+
+In-process use (tests, the demo, benchmarks)::
+
+    worker = Worker(tasks, settings)          # tasks: list[TaskDefinition]
+    worker.start()                            # pollers + lease keeper on daemon threads
+    ...
+    worker.stop(drain_timeout_s=30)           # stop polling, drain, fail the rest retryably
+
+    Worker(tasks, settings).run_until_idle()  # "burst" mode: run until nothing arrives for idle_s, then stop
+    Worker(tasks, settings).serve_forever()   # until SIGTERM/SIGINT (the CLI); a second signal exits at once
+
+Per task type: one poller thread asks only for as many tasks as it has free slots (batch poll, long-poll), and each
+task runs on its own daemon thread; the update-v2 answer (the next task of that type) runs on the same thread
+without a new poll. Each delivery gets a unique execution id ``<taskId>-p<pollCount>``; the worker id is
+``<host>-<pid>-<random>`` so that two processes on one host never share one.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from conductor.client.http.models.task import Task
+from loguru import logger
+
+from perago.conductor.attempt import attempt_snapshot, to_task_result
+from perago.conductor.client import ConductorApi
+from perago.conductor.lease import LeaseKeeper
+from perago.conductor.metrics import WorkerMetrics
+from perago.conductor.running import Running, run_attempt, shutdown_result
+from perago.errors import PeragoError
+from perago.result import RuntimeTaskResult
+from perago.settings import PeragoSettings
+from perago.task import TaskDefinition
+from perago.workspace import gc_attempt_workspaces
+
+
+def new_worker_id() -> str:
+    """``<host>-<pid>-<6 hex>``: unique per process, readable in Conductor's UI."""
+    return f"{socket.gethostname()}-{os.getpid()}-{random.getrandbits(24):06x}"
+
+
+class Worker:
+    """Polls Conductor for ``tasks`` and runs their attempts (see the module docstring)."""
+
+    def __init__(
+        self,
+        tasks: Sequence[TaskDefinition],
+        settings: PeragoSettings | None = None,
+        *,
+        store: Any = None,
+        api: ConductorApi | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        worker_id: str | None = None,
+        lease_fraction: float = 0.5,
+        lease_tick_s: float = 0.2,
+    ) -> None:
+        self.settings = settings or PeragoSettings()
+        self.tasks = {t.name: t for t in tasks}
+        self.worker_id = worker_id or new_worker_id()
+        self.api = api or ConductorApi(self.settings)
+        self.metrics = WorkerMetrics()
+        self.lease = LeaseKeeper(
+            self.api, self.worker_id, clock=clock, fraction=lease_fraction, on_stale=self._fenced, tick_s=lease_tick_s
+        )
+        self._store = store
+        self._callbacks: dict[str, Any] | None = None
+        self._stopping = threading.Event()
+        self._cond = threading.Condition()
+        self._busy: dict[str, int] = dict.fromkeys(self.tasks, 0)
+        self._running: dict[str, Running] = {}
+        self._pollers: list[threading.Thread] = []
+        self._last_work = time.monotonic()
+        self.completed = 0
+
+    # -- configuration ------------------------------------------------------------------------------------------
+    def concurrency(self, definition: TaskDefinition) -> int:
+        """Threads for this task type: the setting when given, else the task's own."""
+        return self.settings.concurrency or definition.concurrency
+
+    def store_callbacks(self) -> dict[str, Any]:
+        """The lakeFS store callbacks (built on first use, only when a workspace task runs)."""
+        if self._callbacks is None:
+            if self._store is None:
+                from perago.lakefs.store import LakeFSWorkspaceStore
+
+                self._store = LakeFSWorkspaceStore.from_settings(self.settings)
+            self._callbacks = dict(self._store.callbacks())
+        return self._callbacks
+
+    # -- lifecycle ----------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Collect abandoned attempt directories, then start the lease keeper and one poller per task type."""
+        gc_attempt_workspaces(self.settings.workspace_root, ttl_s=self.settings.workspace_ttl_s)
+        self.lease.start()
+        for definition in self.tasks.values():
+            thread = threading.Thread(
+                target=self._poll_loop, args=(definition,), name=f"perago-poll-{definition.name}", daemon=True
+            )
+            thread.start()
+            self._pollers.append(thread)
+
+    def request_stop(self) -> None:
+        """Stop polling at once (signal-handler safe); :meth:`stop` then drains."""
+        self._stopping.set()
+
+    def stop(self, drain_timeout_s: float | None = None, cleanup_grace_s: float = 10.0) -> None:
+        """Stop polling, let running attempts finish for ``drain_timeout_s``, then fail the rest retryably."""
+        drain = self.settings.drain_timeout_s if drain_timeout_s is None else drain_timeout_s
+        self._stopping.set()
+        with self._cond:
+            self._cond.notify_all()
+            self._cond.wait_for(lambda: not self._running, timeout=drain)
+            leftovers = list(self._running.values())
+        for running in leftovers:
+            running.abandon()
+            self._report(running.task, shutdown_result(running, self.settings.failure_reason_max_length))
+        with self._cond:
+            self._cond.wait_for(lambda: not self._running, timeout=cleanup_grace_s)
+        self.lease.stop()
+        for thread in self._pollers:
+            thread.join(timeout=max(1.0, self.settings.poll_timeout_ms / 1000 + 1))
+
+    def run_until_idle(self, idle_s: float = 0.5, timeout_s: float = 300.0) -> int:
+        """Burst mode: start, run until no task arrived for ``idle_s`` and none runs, stop; returns tasks reported."""
+        self.start()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self._cond:
+                idle = not self._running and time.monotonic() - self._last_work >= idle_s
+            if idle:
+                break
+            time.sleep(min(0.05, idle_s / 4))
+        self.stop()
+        return self.completed
+
+    def serve_forever(self) -> None:
+        """Run until :meth:`request_stop` (the CLI's signal handler), then drain and stop."""
+        self.start()
+        self._stopping.wait()
+        self.stop()
+
+    # -- polling and running ------------------------------------------------------------------------------------
+    def _free_slots(self, definition: TaskDefinition) -> int:
+        with self._cond:
+            self._cond.wait_for(
+                lambda: self._stopping.is_set() or self._busy[definition.name] < self.concurrency(definition)
+            )
+            return 0 if self._stopping.is_set() else self.concurrency(definition) - self._busy[definition.name]
+
+    def _poll_loop(self, definition: TaskDefinition) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            free = self._free_slots(definition)
+            if not free:
+                continue
+            try:
+                polled = self.api.batch_poll(
+                    definition.name, self.worker_id, free, self.settings.poll_timeout_ms, self.settings.domain
+                )
+                failures = 0
+            except PeragoError as exc:
+                failures += 1
+                logger.warning("polling {} failed ({}); retrying", definition.name, exc)
+                self._stopping.wait(min(10.0, 0.2 * 2**failures))
+                continue
+            for task in polled:
+                self._launch(definition, task)
+            if not polled and self.settings.poll_timeout_ms == 0:
+                self._stopping.wait(self.settings.poll_interval_s)
+
+    def _launch(self, definition: TaskDefinition, task: Task) -> None:
+        with self._cond:
+            self._busy[definition.name] += 1
+            self._last_work = time.monotonic()
+        threading.Thread(
+            target=self._chain, args=(definition, task), name=f"perago-{definition.name}", daemon=True
+        ).start()
+
+    def _chain(self, definition: TaskDefinition, task: Task | None) -> None:
+        try:
+            while task is not None:
+                if self._stopping.is_set():
+                    running = Running(task, attempt_snapshot(task), threading.Event())
+                    self._report(task, shutdown_result(running, self.settings.failure_reason_max_length))
+                    return
+                task = self._run_one(definition, task)
+        finally:
+            with self._cond:
+                self._busy[definition.name] -= 1
+                self._last_work = time.monotonic()
+                self._cond.notify_all()
+
+    def _run_one(self, definition: TaskDefinition, task: Task) -> Task | None:
+        running = Running(task, attempt_snapshot(task), threading.Event())
+        with self._cond:
+            self._running[running.attempt.task_id] = running
+        self.lease.track(task, running.attempt, running.cancel)
+        try:
+            callbacks = self.store_callbacks() if definition.workspace is not None else {}
+            result = run_attempt(self, definition, running, callbacks)
+        finally:
+            self.lease.forget(running.attempt.task_id)
+            with self._cond:
+                self._running.pop(running.attempt.task_id, None)
+                self._cond.notify_all()
+        if running.abandoned:
+            return None
+        if result.error_type == "StaleAttemptError":
+            self._fenced(task)
+        if result.is_stale:
+            logger.warning("not reporting stale attempt of task {}: {}", task.task_id, result.reason_for_incompletion)
+            return None
+        return self._report(task, result)
+
+    def _report(self, task: Task, result: RuntimeTaskResult) -> Task | None:
+        try:
+            next_task = self.api.update(to_task_result(task, self.worker_id, result))
+        except PeragoError as exc:
+            logger.error("result of task {} LOST after retries: {}", task.task_id, exc)
+            return None
+        with self._cond:
+            self.completed += 1
+            self._last_work = time.monotonic()
+        if next_task is not None and next_task.task_id and next_task.task_def_name in self.tasks:
+            return next_task
+        return None
+
+    def _fenced(self, task: Task) -> None:
+        self.metrics.fenced.labels(task=task.task_def_name or "").inc()
