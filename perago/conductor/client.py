@@ -40,8 +40,8 @@ def build_configuration(settings: PeragoSettings) -> Configuration:
 
 def translate(exc: Exception, what: str, url: str) -> ConductorError:
     """A perago error for a failed Conductor call (no credentials in the message)."""
-    if isinstance(exc, ApiException):
-        status = exc.status or 0
+    if isinstance(exc, ApiException) and exc.status:
+        status = int(exc.status)
         if status in (401, 403):
             return ConductorError(
                 f"Conductor at {url} refused the credentials while trying to {what} (HTTP {status}); "
@@ -53,7 +53,8 @@ def translate(exc: Exception, what: str, url: str) -> ConductorError:
         return ConductorError(
             f"Conductor could not {what} (HTTP {status}: {exc.reason})", retryable=retryable, status=status
         )
-    return ConductorError(f"cannot reach Conductor at {url} to {what}: {type(exc).__name__}: {exc}", retryable=True)
+    detail = getattr(exc, "reason", None) or exc
+    return ConductorError(f"cannot reach Conductor at {url} to {what}: {detail}", retryable=True)
 
 
 class ConductorApi:

@@ -25,14 +25,9 @@ from perago.task import TaskDefinition, discover_tasks, merge_task_lists
 def wire_models(definition: TaskDefinition) -> tuple[type[BaseModel], type[BaseModel]]:
     """Pydantic models of the task's whole input and output (DESIGN wire shapes)."""
     name = "".join(part.title() for part in definition.name.split("_"))
-    inp: type[BaseModel]
-    out: type[BaseModel]
-    if definition.workspace is None:
-        inp = create_model(f"{name}Input", params=(definition.params_model, ...))
-        out = create_model(f"{name}Output", result=(definition.output_model, ...))
-    else:
-        inp = create_model(f"{name}Input", workspace=(WorkspaceInput, ...), params=(definition.params_model, ...))
-        out = create_model(f"{name}Output", workspace=(WorkspaceInput, ...), result=(definition.output_model, ...))
+    workspace: dict[str, Any] = {} if definition.workspace is None else {"workspace": (WorkspaceInput, ...)}
+    inp: type[BaseModel] = create_model(f"{name}Input", **workspace, params=(definition.params_model, ...))
+    out: type[BaseModel] = create_model(f"{name}Output", **workspace, result=(definition.output_model, ...))
     return inp, out
 
 
