@@ -12,8 +12,7 @@ import sys
 from loguru import logger
 
 _FORMAT = (
-    "<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> <level>{level: <7}</level> "
-    "<cyan>{extra[task]}</cyan> {message}"
+    "<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> <level>{level: <7}</level> <cyan>{extra[task]}</cyan> {message}"
 )
 
 

@@ -35,9 +35,7 @@ class PeragoSettings(BaseSettings):
     conductor_server_url: str = Field(
         "http://127.0.0.1:8080/api", validation_alias=_alias("CONDUCTOR_SERVER_URL", "conductor_server_url")
     )
-    conductor_auth_key: str | None = Field(
-        None, validation_alias=_alias("CONDUCTOR_AUTH_KEY", "conductor_auth_key")
-    )
+    conductor_auth_key: str | None = Field(None, validation_alias=_alias("CONDUCTOR_AUTH_KEY", "conductor_auth_key"))
     conductor_auth_secret: SecretStr | None = Field(
         None, validation_alias=_alias("CONDUCTOR_AUTH_SECRET", "conductor_auth_secret")
     )
