@@ -70,7 +70,7 @@ def validate_output(task: TaskDefinition, value: Any) -> BaseModel:
     model = task.output_model
     if isinstance(value, BaseModel) and not isinstance(value, model):
         raise TaskOutputError(f"task {task.name} returned {type(value).__name__}, expected {model.__name__}")
-    data = value.model_dump(by_alias=True) if isinstance(value, BaseModel) else value
+    data = value.model_dump(by_alias=True, warnings=False) if isinstance(value, BaseModel) else value
     if not isinstance(data, Mapping):
         raise TaskOutputError(f"task {task.name} returned {type(value).__name__}, expected {model.__name__}")
     unknown = sorted(set(data) - _known_keys(model))
