@@ -5,8 +5,10 @@ symlinks by their target string (never followed, wherever they point). Directori
 marker file at the root of an attempt directory is never part of a snapshot.
 
 Fast path: a file written by the download gets a fixed mtime in the past (:func:`record_downloaded_file`), and
-its entry carries the ``(size, mtime_ns, inode)`` stamp seen right after. Any later write moves the mtime to
-"now", a rename-over or delete-and-recreate changes the inode, a truncation changes the size; so
+its entry carries the ``(size, mtime_ns, inode, ctime_ns)`` stamp seen right after. Any later write moves the mtime
+to "now", a rename-over or delete-and-recreate changes the inode, a truncation changes the size, and the ctime moves
+on every write, rename or metadata change and cannot be set back by the task (unlike the mtime, which ``utime`` or
+``tar`` can restore); so
 :func:`snapshot_directory` can reuse the recorded digest of every file whose stamp is unchanged and hash only the
 rest. ``full_rehash=True`` ignores the stamps.
 """
@@ -39,11 +41,12 @@ class FileStamp:
     size: int
     mtime_ns: int
     inode: int
+    ctime_ns: int = 0
 
     @classmethod
     def of(cls, st: os.stat_result) -> FileStamp:
         """The stamp of a stat result."""
-        return cls(size=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino)
+        return cls(size=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino, ctime_ns=st.st_ctime_ns)
 
 
 @dataclass(frozen=True, slots=True)
