@@ -1,0 +1,90 @@
+"""Attempt directories, owner markers, the owner registry, and workspace GC."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from perago import (
+    ATTEMPT_WORKSPACE_MARKER,
+    cleanup_attempt_workspace_safely,
+    gc_attempt_workspaces,
+    new_workspace_owner,
+    prepare_attempt_workspace,
+    register_active_workspace_owner,
+    unregister_active_workspace_owner,
+)
+from perago.errors import WorkspaceError
+from perago.workspace import active_workspace_owners, read_marker
+
+
+def test_prepare_writes_the_owner_marker(tmp_path: Path) -> None:
+    owner = new_workspace_owner("w-1", "build", "t-1", "exec-1")
+    directory = prepare_attempt_workspace(tmp_path / "root", owner)
+    assert directory == tmp_path / "root" / "exec-1"
+    marker = json.loads((directory / ATTEMPT_WORKSPACE_MARKER).read_text())
+    assert marker["worker_id"] == "w-1" and marker["pid"] == os.getpid() and marker["host"] == socket.gethostname()
+    assert marker["task"] == "build" and marker["task_id"] == "t-1" and marker["execution_id"] == "exec-1"
+    assert isinstance(marker["start_time"], float)
+    assert read_marker(directory) == owner
+
+
+@pytest.mark.parametrize("bad", ["../x", "a/b", "", ".hidden", "x" * 300])
+def test_unsafe_execution_ids_are_refused(tmp_path: Path, bad: str) -> None:
+    with pytest.raises(WorkspaceError, match="not a safe directory name"):
+        prepare_attempt_workspace(tmp_path, new_workspace_owner("w", "t", "t", bad))
+
+
+def test_cleanup_removes_only_marked_directories(tmp_path: Path) -> None:
+    marked = prepare_attempt_workspace(tmp_path, new_workspace_owner("w", "t", "t", "e1"))
+    (marked / "data").write_text("x")
+    unmarked = tmp_path / "user-dir"
+    unmarked.mkdir()
+    (unmarked / "precious").write_text("keep")
+    assert cleanup_attempt_workspace_safely(marked) and not marked.exists()
+    assert not cleanup_attempt_workspace_safely(unmarked) and (unmarked / "precious").exists()
+    assert cleanup_attempt_workspace_safely(tmp_path / "absent")
+
+
+def test_registry(tmp_path: Path) -> None:
+    owner = new_workspace_owner("w", "t", "t", "e-reg")
+    register_active_workspace_owner(owner)
+    assert owner in active_workspace_owners()
+    unregister_active_workspace_owner(owner)
+    unregister_active_workspace_owner(owner)
+    assert owner not in active_workspace_owners()
+
+
+def make(root: Path, execution_id: str, **changes: object) -> Path:
+    owner = replace(new_workspace_owner("w", "t", "t", execution_id), **changes)  # type: ignore[arg-type]
+    return prepare_attempt_workspace(root, owner)
+
+
+def test_gc_removes_dead_and_expired_keeps_live_and_unmarked(tmp_path: Path) -> None:
+    dead = make(tmp_path, "dead", pid=999_999)
+    expired = make(tmp_path, "expired", host="other-host", start_time=1_000.0)
+    recent_remote = make(tmp_path, "remote", host="other-host", start_time=9_990.0)
+    live = make(tmp_path, "live", pid=os.getppid())
+    active = make(tmp_path, "active")
+    register_active_workspace_owner(read_marker(active))  # type: ignore[arg-type]
+    leftover_of_this_process = make(tmp_path, "leftover")
+    unmarked = tmp_path / "unmarked"
+    unmarked.mkdir()
+    try:
+        removed = gc_attempt_workspaces(
+            tmp_path, ttl_s=3600, now=10_000.0, is_alive=lambda pid: pid != 999_999
+        )
+    finally:
+        unregister_active_workspace_owner(read_marker(active))  # type: ignore[arg-type]
+    assert sorted(p.name for p in removed) == ["dead", "expired", "leftover"]
+    assert not dead.exists() and not expired.exists() and not leftover_of_this_process.exists()
+    assert recent_remote.exists() and live.exists() and active.exists() and unmarked.exists()
+
+
+def test_gc_of_a_missing_root(tmp_path: Path) -> None:
+    assert gc_attempt_workspaces(tmp_path / "none", ttl_s=1) == []
