@@ -128,6 +128,17 @@ class ConductorApi:
         )
         self._call(f"extend the lease of task {task.task_id}", lambda: self._tasks.update_task(body=result))
 
+    def release(self, task: Task, worker_id: str) -> None:
+        """Hand a task back unstarted: IN_PROGRESS with ``callbackAfterSeconds=0`` re-queues the same task id."""
+        result = TaskResult(
+            workflow_instance_id=task.workflow_instance_id,
+            task_id=task.task_id,
+            status="IN_PROGRESS",
+            worker_id=worker_id,
+            callback_after_seconds=0,
+        )
+        self._retrying(f"hand back task {task.task_id}", lambda: self._tasks.update_task(body=result))
+
     def register_task_defs(self, defs: list[TaskDef]) -> None:
         """Create or update task definitions."""
         self._call("register task definitions", lambda: self._metadata.register_task_def(body=defs))

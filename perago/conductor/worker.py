@@ -10,6 +10,9 @@ In-process use (tests, the demo, benchmarks)::
     Worker(tasks, settings).run_until_idle()  # "burst" mode: run until nothing arrives for idle_s, then stop
     Worker(tasks, settings).serve_forever()   # until SIGTERM/SIGINT (the CLI); a second signal exits at once
 
+A task delivered after shutdown began (a long poll in flight) is handed back with an IN_PROGRESS update and
+``callbackAfterSeconds=0``: Conductor re-queues the same task id at once and no retry is spent.
+
 Per task type: one poller thread asks only for as many tasks as it has free slots (batch poll, long-poll), and each
 task runs on its own daemon thread; the update-v2 answer (the next task of that type) runs on the same thread
 without a new poll. Each delivery gets a unique execution id ``<taskId>-p<pollCount>``; the worker id is
@@ -126,6 +129,8 @@ class Worker:
         self.lease.stop()
         for thread in self._pollers:
             thread.join(timeout=max(1.0, self.settings.poll_timeout_ms / 1000 + 1))
+        with self._cond:  # tasks a last in-flight poll delivered are being handed back
+            self._cond.wait_for(lambda: not any(self._busy.values()), timeout=cleanup_grace_s)
 
     def run_until_idle(self, idle_s: float = 0.5, timeout_s: float = 300.0) -> int:
         """Burst mode: start, run until no task arrived for ``idle_s`` and none runs, stop; returns tasks reported."""
@@ -187,8 +192,7 @@ class Worker:
         try:
             while task is not None:
                 if self._stopping.is_set():
-                    running = Running(task, attempt_snapshot(task), threading.Event())
-                    self._report(task, shutdown_result(running, self.settings.failure_reason_max_length))
+                    self._release(task)
                     return
                 task = self._run_one(definition, task)
         finally:
@@ -228,9 +232,19 @@ class Worker:
         with self._cond:
             self.completed += 1
             self._last_work = time.monotonic()
-        if next_task is not None and next_task.task_id and next_task.task_def_name in self.tasks:
-            return next_task
-        return None
+        if next_task is None or not next_task.task_id:
+            return None
+        if self._stopping.is_set() or next_task.task_def_name not in self.tasks:
+            self._release(next_task)
+            return None
+        return next_task
+
+    def _release(self, task: Task) -> None:
+        """Hand back a task that was delivered after shutdown began, without spending one of its retries."""
+        try:
+            self.api.release(task, self.worker_id)
+        except PeragoError as exc:
+            logger.warning("could not hand back task {} (Conductor will time it out): {}", task.task_id, exc)
 
     def _fenced(self, task: Task) -> None:
         self.metrics.fenced.labels(task=task.task_def_name or "").inc()

@@ -37,7 +37,9 @@ class Recorder:
         if name in self.fail:
             raise self.fail[name]
 
-    def download_workspace(self, workspace: WorkspaceInput, spec: WorkspaceSpec, directory: Path) -> DownloadRecord | None:
+    def download_workspace(
+        self, workspace: WorkspaceInput, spec: WorkspaceSpec, directory: Path
+    ) -> DownloadRecord | None:
         self._enter("download")
         self.seen_dirs.append(directory)
         entries = {}

@@ -7,7 +7,15 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from perago import ATTEMPT_WORKSPACE_MARKER, ChangesOnlyUnder, NonRetryableError, RequiredPaths, WorkspaceSpec, current_task_context, task
+from perago import (
+    ATTEMPT_WORKSPACE_MARKER,
+    ChangesOnlyUnder,
+    NonRetryableError,
+    RequiredPaths,
+    WorkspaceSpec,
+    current_task_context,
+    task,
+)
 
 
 class Params(BaseModel):

@@ -28,7 +28,11 @@ def test_current_attempt_passes() -> None:
         ({"worker_id": "w-2"}, ["worker_id: expected 'w-1', found 'w-2'"]),
         (
             {"status": "SCHEDULED", "poll_count": 3, "worker_id": None},
-            ["status: expected 'IN_PROGRESS', found 'SCHEDULED'", "poll_count: expected 2, found 3", "worker_id: expected 'w-1', found None"],
+            [
+                "status: expected 'IN_PROGRESS', found 'SCHEDULED'",
+                "poll_count: expected 2, found 3",
+                "worker_id: expected 'w-1', found None",
+            ],
         ),
     ],
 )

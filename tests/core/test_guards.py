@@ -114,7 +114,7 @@ def test_changes_only_under_in_the_post_phase(ws: Path) -> None:
     (ws / "features/t.csv").write_text("ok")
     check_guardrails(ws, [ChangesOnlyUnder(prefixes=["features/"])], "post", before=before)
     (ws / "notes.txt").unlink()
-    with pytest.raises(PostGuardrailViolation, match="changes outside features/: notes.txt"):
+    with pytest.raises(PostGuardrailViolation, match=r"changes outside features/: notes\.txt"):
         check_guardrails(ws, [ChangesOnlyUnder(prefixes=["features/"])], "post", before=before)
 
 
@@ -125,7 +125,9 @@ def test_changes_only_under_needs_the_before_snapshot(ws: Path) -> None:
 
 def test_declarative_guardrails_load_from_json() -> None:
     adapter = TypeAdapter(list[DeclarativeGuardrail])
-    loaded = adapter.validate_json('[{"kind": "valid_json", "paths": ["*.json"]}, {"kind": "max_file_size", "max_bytes": 5}]')
+    loaded = adapter.validate_json(
+        '[{"kind": "valid_json", "paths": ["*.json"]}, {"kind": "max_file_size", "max_bytes": 5}]'
+    )
     assert loaded == [ValidJson(paths=["*.json"]), MaxFileSize(max_bytes=5)]
     with pytest.raises(ValueError, match="kind"):
         adapter.validate_python([{"kind": "nope"}])

@@ -101,7 +101,10 @@ def test_reason_never_exceeds_the_limit(message: str, max_length: int) -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(secret=st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=0x2FFF), min_size=8, max_size=40), pad=st.text(max_size=200))
+@given(
+    secret=st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=0x2FFF), min_size=8, max_size=40),
+    pad=st.text(max_size=200),
+)
 def test_a_given_secret_never_survives(secret: str, pad: str) -> None:
     result = result_for_exception(RuntimeError(f"{pad} token {secret} {pad}"), 100_000, secrets=[secret])
     assert secret not in result.reason_for_incompletion
@@ -120,7 +123,10 @@ def test_never_raises_on_unprintable_exceptions() -> None:
 @pytest.mark.parametrize(
     ("text", "leaked"),
     [
-        ("GET failed: Authorization: Basic QUtJQUlPU0ZPRE5ON0VYQU1QTEU6c2VjcmV0", "QUtJQUlPU0ZPRE5ON0VYQU1QTEU6c2VjcmV0"),
+        (
+            "GET failed: Authorization: Basic QUtJQUlPU0ZPRE5ON0VYQU1QTEU6c2VjcmV0",
+            "QUtJQUlPU0ZPRE5ON0VYQU1QTEU6c2VjcmV0",
+        ),
         ("headers {'Authorization': 'Bearer eyJhbGciOi.payload.sig'}", "eyJhbGciOi.payload.sig"),
         ("access key AKIAIOSFODNN7EXAMPLE was refused", "AKIAIOSFODNN7EXAMPLE"),
         ("url http://admin:hunter2@lakefs:8000/api/v1", "hunter2"),

@@ -242,16 +242,24 @@ def test_existing_attempt_directory_is_refused_and_kept(recorder: Recorder, tmp_
 
 
 def test_workspace_free_task() -> None:
-    ok = run_workspace_free_task_attempt(greet, {"params": {"name": "ada"}}, ATTEMPT, execution_id="e", failure_reason_max_length=50)
+    ok = run_workspace_free_task_attempt(
+        greet, {"params": {"name": "ada"}}, ATTEMPT, execution_id="e", failure_reason_max_length=50
+    )
     assert ok.status == "COMPLETED" and ok.output_data == {"result": {"text": "hello ada"}}
-    bad = run_workspace_free_task_attempt(greet, {"params": {}, "workspace": {}}, ATTEMPT, execution_id="e", failure_reason_max_length=50)
+    bad = run_workspace_free_task_attempt(
+        greet, {"params": {}, "workspace": {}}, ATTEMPT, execution_id="e", failure_reason_max_length=50
+    )
     assert bad.status == "FAILED_WITH_TERMINAL_ERROR"
-    crash = run_workspace_free_task_attempt(greet, {"params": {"name": "crash"}}, ATTEMPT, execution_id="e", failure_reason_max_length=50)
+    crash = run_workspace_free_task_attempt(
+        greet, {"params": {"name": "crash"}}, ATTEMPT, execution_id="e", failure_reason_max_length=50
+    )
     assert crash.status == "FAILED" and crash.reason_for_incompletion == "UserBug: no"
 
 
 def test_workspace_task_kinds_are_not_mixed(recorder: Recorder, tmp_path: Path) -> None:
     result = run(recorder, tmp_path, greet)
     assert result.status == "FAILED_WITH_TERMINAL_ERROR" and "workspace-free" in result.reason_for_incompletion
-    free = run_workspace_free_task_attempt(writer, {"params": {}}, ATTEMPT, execution_id="e", failure_reason_max_length=80)
+    free = run_workspace_free_task_attempt(
+        writer, {"params": {}}, ATTEMPT, execution_id="e", failure_reason_max_length=80
+    )
     assert free.status == "FAILED_WITH_TERMINAL_ERROR" and "needs a workspace" in free.reason_for_incompletion

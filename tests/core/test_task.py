@@ -94,7 +94,7 @@ def test_load_module_task() -> None:
         load_module_task("tests.core.pkg_ok.sub.beta")
     with pytest.raises(TaskDefinitionError, match="found 0: none"):
         load_module_task("tests.core.pkg_ok")
-    with pytest.raises(TaskDefinitionError, match="cannot import 'tests.core.nope'"):
+    with pytest.raises(TaskDefinitionError, match=r"cannot import 'tests\.core\.nope'"):
         load_module_task("tests.core.nope")
 
 
@@ -128,7 +128,13 @@ def test_canonical_bytes_vector() -> None:
 @pytest.mark.parametrize(
     ("name", "version", "params", "raw", "digest"),
     [
-        ("t", 1, {}, '{"params":{},"task":"t","version":1}', "e21f3dbf03d8e1f8cdcaac01adbaae2f212de46498898e0d63ed22711c07f9b5"),
+        (
+            "t",
+            1,
+            {},
+            '{"params":{},"task":"t","version":1}',
+            "e21f3dbf03d8e1f8cdcaac01adbaae2f212de46498898e0d63ed22711c07f9b5",
+        ),
         (
             "songs.build",
             3,

@@ -76,9 +76,7 @@ def test_gc_removes_dead_and_expired_keeps_live_and_unmarked(tmp_path: Path) -> 
     unmarked = tmp_path / "unmarked"
     unmarked.mkdir()
     try:
-        removed = gc_attempt_workspaces(
-            tmp_path, ttl_s=3600, now=10_000.0, is_alive=lambda pid: pid != 999_999
-        )
+        removed = gc_attempt_workspaces(tmp_path, ttl_s=3600, now=10_000.0, is_alive=lambda pid: pid != 999_999)
     finally:
         unregister_active_workspace_owner(read_marker(active))  # type: ignore[arg-type]
     assert sorted(p.name for p in removed) == ["dead", "expired", "leftover"]

@@ -1,0 +1,153 @@
+"""The worker with workspace-free tasks: throughput path, lease keeping, stale attempts, registration."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from perago.conductor import Worker
+from perago.conductor.attempt import execution_id_for, to_task_result
+from perago.conductor.registration import register_task_definitions, task_def_for
+from perago.result import completed_result
+from perago.settings import PeragoSettings
+from perago.testing.conductor import ConductorEmulator
+from tests.conductor import free_tasks
+from tests.conductor.free_tasks import double, slow
+from tests.conductor.helpers import Gate, http, register_workflow, simple, start, wait_until
+
+
+def settings_for(emu: ConductorEmulator, tmp_path: Path, **extra: object) -> PeragoSettings:
+    return PeragoSettings(conductor_server_url=emu.url, workspace_root=tmp_path / "ws", **extra)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def fresh_gate() -> None:
+    free_tasks.GATE = Gate()
+
+
+def test_burst_mode_completes_many_workflows(conductor_emulator: ConductorEmulator, tmp_path: Path) -> None:
+    settings = settings_for(conductor_emulator, tmp_path, concurrency=4)
+    register_task_definitions([double], settings)
+    register_workflow(
+        conductor_emulator,
+        "doubler",
+        [simple("double", "d", {"params": {"x": "${workflow.input.x}"}})],
+        {"y": "${d.output.result.y}"},
+    )
+    ids = [start(conductor_emulator, "doubler", {"x": i}) for i in range(60)]
+    worker = Worker([double], settings)
+    assert worker.run_until_idle(idle_s=0.3) == 60
+    for i, workflow_id in enumerate(ids):
+        workflow = conductor_emulator.get_workflow(workflow_id)
+        assert workflow["status"] == "COMPLETED" and workflow["output"] == {"y": 2 * i}
+        assert workflow["tasks"][0]["workerId"] == worker.worker_id
+    assert worker.metrics.value("perago_attempts_total", task="double", outcome="completed") == 60
+
+
+def test_bad_params_fail_terminally_with_the_validation_error(
+    conductor_emulator: ConductorEmulator, tmp_path: Path
+) -> None:
+    settings = settings_for(conductor_emulator, tmp_path)
+    register_task_definitions([double], settings)
+    register_workflow(
+        conductor_emulator, "doubler", [simple("double", "d", {"params": {"x": "${workflow.input.x}", "z": 1}})]
+    )
+    workflow_id = start(conductor_emulator, "doubler", {"x": 1})
+    Worker([double], settings).run_until_idle(idle_s=0.3)
+    task = conductor_emulator.get_workflow(workflow_id)["tasks"][0]
+    assert task["status"] == "FAILED_WITH_TERMINAL_ERROR"
+    assert task["reasonForIncompletion"].startswith("TaskInputError: task double: unknown params key(s) 'z'")
+
+
+def run_slow_workflow(emu: ConductorEmulator, tmp_path: Path) -> tuple[Worker, str]:
+    settings = settings_for(emu, tmp_path)
+    register_task_definitions([slow], settings)
+    register_workflow(emu, "slowflow", [simple("slow", "s", {"params": {"x": "${workflow.input.x}"}})])
+    workflow_id = start(emu, "slowflow", {"x": 7})
+    worker = Worker([slow], settings, clock=emu.clock.now, lease_tick_s=3600)  # type: ignore[attr-defined]
+    worker.start()
+    assert free_tasks.GATE.started.wait(10)
+    return worker, workflow_id
+
+
+def test_lease_keeping_outlives_the_response_timeout(
+    conductor_emulator_manual: ConductorEmulator, tmp_path: Path
+) -> None:
+    emu = conductor_emulator_manual
+    worker, workflow_id = run_slow_workflow(emu, tmp_path)
+    for _ in range(6):  # 36 s of running with a 10 s response timeout
+        emu.clock.advance(6)  # type: ignore[attr-defined]
+        worker.lease.tick()
+    free_tasks.GATE.opened.set()
+    wait_until(lambda: emu.get_workflow(workflow_id)["status"] == "COMPLETED", what="workflow completion")
+    worker.stop(drain_timeout_s=5)
+    tasks = emu.get_workflow(workflow_id)["tasks"]
+    assert [t["status"] for t in tasks] == ["COMPLETED"]  # never rescheduled
+
+
+def test_timed_out_attempt_is_fenced_and_the_retry_completes(
+    conductor_emulator_manual: ConductorEmulator, tmp_path: Path
+) -> None:
+    emu = conductor_emulator_manual
+    worker, workflow_id = run_slow_workflow(emu, tmp_path)
+    emu.clock.advance(11)  # type: ignore[attr-defined]  # response timeout: TIMED_OUT, retry scheduled
+    worker.lease.tick()  # the keeper finds the task TIMED_OUT and cancels the attempt
+    free_tasks.GATE.opened.set()
+    wait_until(lambda: emu.get_workflow(workflow_id)["status"] == "COMPLETED", what="workflow completion")
+    worker.stop(drain_timeout_s=5)
+    tasks = emu.get_workflow(workflow_id)["tasks"]
+    assert [t["status"] for t in tasks] == ["TIMED_OUT", "COMPLETED"]
+    assert tasks[1]["retriedTaskId"] == tasks[0]["taskId"] and tasks[1]["retryCount"] == 1
+    assert worker.metrics.value("perago_stale_attempts_fenced_total", task="slow") == 1
+
+
+def test_terminated_workflow_cancels_the_attempt(conductor_emulator_manual: ConductorEmulator, tmp_path: Path) -> None:
+    emu = conductor_emulator_manual
+    worker, workflow_id = run_slow_workflow(emu, tmp_path)
+    http("DELETE", f"{emu.url}/workflow/{workflow_id}?reason=test")
+    emu.clock.advance(6)  # type: ignore[attr-defined]
+    worker.lease.tick()
+    free_tasks.GATE.opened.set()
+    worker.stop(drain_timeout_s=5)
+    workflow = emu.get_workflow(workflow_id)
+    assert workflow["status"] == "TERMINATED" and workflow["tasks"][0]["status"] == "CANCELED"
+    assert worker.metrics.value("perago_stale_attempts_fenced_total", task="slow") == 1
+
+
+def test_short_drain_fails_the_attempt_retryably(conductor_emulator: ConductorEmulator, tmp_path: Path) -> None:
+    worker, workflow_id = run_slow_workflow(conductor_emulator, tmp_path)
+    stopper = threading.Thread(target=worker.stop, kwargs={"drain_timeout_s": 0.2, "cleanup_grace_s": 5})
+    stopper.start()
+    wait_until(lambda: conductor_emulator.get_workflow(workflow_id)["tasks"][0]["status"] == "FAILED", what="failure")
+    free_tasks.GATE.opened.set()
+    stopper.join(10)
+    first = conductor_emulator.get_workflow(workflow_id)["tasks"][0]
+    assert first["reasonForIncompletion"].startswith("WorkerShuttingDownError: worker shutting down")
+    assert conductor_emulator.get_workflow(workflow_id)["tasks"][1]["status"] == "SCHEDULED"
+
+
+def test_registration_carries_timeouts_retries_and_schemas(
+    conductor_emulator: ConductorEmulator, tmp_path: Path
+) -> None:
+    definition = task_def_for(slow)
+    assert (
+        definition.response_timeout_seconds == 10
+        and definition.retry_count == 2
+        and definition.retry_delay_seconds == 0
+    )
+    assert definition.input_keys == ["params"] and definition.output_keys == ["result"]
+    assert definition.input_schema.data["properties"]["params"]["$ref"].endswith("Numbers")
+    register_task_definitions([slow], settings_for(conductor_emulator, tmp_path))
+    stored = http("GET", f"{conductor_emulator.url}/metadata/taskdefs/slow")
+    assert stored["responseTimeoutSeconds"] == 10 and stored["retryCount"] == 2 and stored["inputKeys"] == ["params"]
+
+
+def test_task_result_and_execution_id() -> None:
+    from conductor.client.http.models.task import Task
+
+    task = Task(task_id="abc/def", workflow_instance_id="wf", poll_count=3)
+    assert execution_id_for(task) == "abc_def-p3"
+    result = to_task_result(task, "w-1", completed_result({"result": {}}, ["line"]))
+    assert result.status == "COMPLETED" and result.worker_id == "w-1" and result.logs[0].log == "line"
