@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import json
 import sys
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from perago.devdemo.summary import commit_log, summarize
 from perago.devdemo.workers import register_tasks, start_workers
 from perago.errors import PeragoError
 from perago.settings import PeragoSettings
+from perago.task import discover_tasks
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,55 +93,69 @@ def _failures(views: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
+@dataclass
+class _Demo:
+    """What the demo set up: servers, branches, workflow ids."""
+
+    endpoints: Endpoints
+    names: list[str]
+    branches: dict[str, str] = field(default_factory=dict)
+    ids: dict[str, str] = field(default_factory=dict)
+
+
+def _prepare(args: argparse.Namespace, stack: contextlib.ExitStack) -> _Demo:
+    """Start or reach the servers, seed lakeFS, register definitions, start the workers."""
+    _, stack_module = pipeline.import_examples(args.examples)
+    real = args.conductor_url is not None or args.lakefs_endpoint is not None
+    endpoints, emulator = start_servers(stack, args.conductor_url, args.lakefs_endpoint, _lakefs_credentials())
+    demo = _Demo(endpoints, args.workflow or sorted(pipeline.BRANCHES))
+    _print_endpoints(endpoints, args.repository)
+    commit = pipeline.seed(stack_module, endpoints, args.repository, args.storage_namespace, emulator)
+    print(f"repository {args.repository}: sample data at main {commit[:12]}")
+    demo.branches = pipeline.branch_names(demo.names, unique=real)
+    pipeline.create_branches(stack_module, endpoints, args.repository, demo.branches)
+    tasks = discover_tasks(args.examples)
+    settings = endpoints.settings()
+    register_tasks(tasks, settings)
+    stack_module.register_workflows(endpoints.conductor_url)
+    print("registered tasks:", ", ".join(t.name for t in tasks), "| workflows:", ", ".join(demo.names))
+    stack.enter_context(start_workers(tasks, settings))
+    return demo
+
+
+def _start(args: argparse.Namespace, demo: _Demo, overrides: dict[str, Any]) -> None:
+    song = pipeline.song_params(importlib.import_module(f"{args.examples}.data"), overrides)
+    for name in demo.names:
+        payload = pipeline.workflow_input(args.repository, demo.branches[name], song)
+        demo.ids[name] = pipeline.start_workflow(demo.endpoints.conductor_url, name, payload)
+        print(f"started {name} ({demo.ids[name]}) on branch {demo.branches[name]}")
+
+
+def _finish(args: argparse.Namespace, demo: _Demo, views: dict[str, dict[str, Any]]) -> int:
+    endpoints = demo.endpoints
+    auth = basic_auth(endpoints.access_key_id, endpoints.secret_access_key)
+    logs = {n: commit_log(endpoints.lakefs_endpoint, auth, args.repository, demo.branches[n]) for n in demo.names}
+    data = summarize(views, logs, args.repository, demo.branches, print)
+    if args.summary_json:
+        args.summary_json.write_text(json.dumps(data, indent=2, default=str))
+    failures = _failures(views)
+    for line in failures:
+        print(f"FAILED: {line}", file=sys.stderr)
+    print("demo failed." if failures else "demo completed: every task COMPLETED.")
+    return 1 if failures else 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the demo; return the exit status."""
-    _, stack_module = pipeline.import_examples(args.examples)
     overrides = _song_overrides(args)
-    names = args.workflow or sorted(pipeline.BRANCHES)
     with contextlib.ExitStack() as stack:
-        real = args.conductor_url is not None or args.lakefs_endpoint is not None
-        endpoints, emulator = start_servers(stack, args.conductor_url, args.lakefs_endpoint, _lakefs_credentials())
-        _print_endpoints(endpoints, args.repository)
-        settings = endpoints.settings()
-        commit = pipeline.seed(stack_module, endpoints, args.repository, args.storage_namespace, emulator)
-        print(f"repository {args.repository}: sample data at main {commit[:12]}")
-        branches = pipeline.branch_names(names, unique=real)
-        pipeline.create_branches(stack_module, endpoints, args.repository, branches)
-        from perago.task import discover_tasks
-
-        tasks = discover_tasks(args.examples)
-        register_tasks(tasks, settings)
-        stack_module.register_workflows(endpoints.conductor_url)
-        print("registered tasks:", ", ".join(t.name for t in tasks), "| workflows:", ", ".join(names))
-        stack.enter_context(start_workers(tasks, settings))
-        song = pipeline.song_params(importlib_data(args.examples), overrides)
-        ids = {
-            name: pipeline.start_workflow(
-                endpoints.conductor_url, name, pipeline.workflow_input(args.repository, branches[name], song)
-            )
-            for name in names
-        }
-        print("started:", ", ".join(f"{name} ({ids[name]}) on branch {branches[name]}" for name in names))
-        views = ProgressWatcher(endpoints.conductor_url, print).wait(ids, args.timeout)
-        auth = basic_auth(endpoints.access_key_id, endpoints.secret_access_key)
-        logs = {name: commit_log(endpoints.lakefs_endpoint, auth, args.repository, branches[name]) for name in names}
-        data = summarize(views, logs, args.repository, branches, print)
-        if args.summary_json:
-            args.summary_json.write_text(json.dumps(data, indent=2, default=str))
-        failures = _failures(views)
-        for line in failures:
-            print(f"FAILED: {line}", file=sys.stderr)
-        print("demo failed." if failures else "demo completed: every task COMPLETED.")
+        demo = _prepare(args, stack)
+        _start(args, demo, overrides)
+        views = ProgressWatcher(demo.endpoints.conductor_url, print).wait(demo.ids, args.timeout)
+        code = _finish(args, demo, views)
         if args.keep_running:
-            _keep_running(endpoints, args.repository)
-        return 1 if failures else 0
-
-
-def importlib_data(examples: str) -> Any:
-    """The example package's sample-data module."""
-    import importlib
-
-    return importlib.import_module(f"{examples}.data")
+            _keep_running(demo.endpoints, args.repository)
+        return code
 
 
 def _keep_running(endpoints: Endpoints, repository: str) -> None:
