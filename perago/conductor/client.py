@@ -6,6 +6,7 @@ Only this subpackage imports ``conductor``. Transport failures and 5xx/429 answe
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -28,6 +29,26 @@ from perago.settings import PeragoSettings
 T = TypeVar("T")
 
 
+class _DropConductorRecords(logging.Filter):
+    """conductor-python names its loggers ``[<pid>] conductor.client...`` and installs a root stderr handler."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "conductor.client" not in record.name
+
+
+def _quiet_conductor_logging() -> None:
+    # perago reports the same failures itself (one clear error), so the SDK's raw stderr lines are dropped.
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, _DropConductorRecords) for f in handler.filters):
+            handler.addFilter(_DropConductorRecords())
+    for name in list(logging.root.manager.loggerDict):
+        if "conductor.client" in name:
+            sdk_logger = logging.getLogger(name)
+            sdk_logger.propagate = False
+            if not sdk_logger.handlers:
+                sdk_logger.addHandler(logging.NullHandler())
+
+
 def build_configuration(settings: PeragoSettings) -> Configuration:
     """conductor-python configuration from perago settings (``CONDUCTOR_SERVER_URL`` includes ``/api``)."""
     auth = None
@@ -35,7 +56,11 @@ def build_configuration(settings: PeragoSettings) -> Configuration:
         auth = AuthenticationSettings(
             key_id=settings.conductor_auth_key, key_secret=settings.conductor_auth_secret.get_secret_value()
         )
-    return Configuration(server_api_url=settings.conductor_server_url.rstrip("/"), authentication_settings=auth)
+    configuration = Configuration(
+        server_api_url=settings.conductor_server_url.rstrip("/"), authentication_settings=auth
+    )
+    _quiet_conductor_logging()
+    return configuration
 
 
 def translate(exc: Exception, what: str, url: str) -> ConductorError:

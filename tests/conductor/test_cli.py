@@ -1,0 +1,85 @@
+"""``python -m perago.worker``: graceful shutdown on SIGTERM mid-attempt (long and short drain)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from perago.testing.lakefs import LakeFSEmulator
+
+from perago.conductor.registration import register_task_definitions
+from perago.testing.conductor import ConductorEmulator
+from tests.conductor.helpers import register_workflow, simple, start, wait_until
+from tests.conductor.shutdown_tasks import linger
+from tests.conductor.test_pipeline import WORKSPACE, merges, seed, settings_for, staging_branches
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def worker_process(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "perago.worker", "tests.conductor.shutdown_tasks", *args],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def env_for(conductor: ConductorEmulator, lakefs: LakeFSEmulator, tmp_path: Path, started: Path) -> dict[str, str]:
+    return {
+        "CONDUCTOR_SERVER_URL": conductor.url,
+        "LAKECTL_SERVER_ENDPOINT_URL": lakefs.endpoint,
+        "LAKECTL_CREDENTIALS_ACCESS_KEY_ID": lakefs.access_key_id,
+        "LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY": lakefs.secret_access_key,
+        "PERAGO_WORKSPACE_ROOT": str(tmp_path / "attempts"),
+        "PERAGO_TEST_STARTED": str(started),
+    }
+
+
+@pytest.mark.parametrize("drain", ["long", "short"])
+def test_sigterm_mid_attempt(
+    conductor_emulator: ConductorEmulator, lakefs_emulator: LakeFSEmulator, tmp_path: Path, drain: str
+) -> None:
+    seed(lakefs_emulator)
+    register_task_definitions([linger], settings_for(conductor_emulator, lakefs_emulator, tmp_path))
+    register_workflow(
+        conductor_emulator,
+        "linger_flow",
+        [simple("linger", "linger", {"workspace": "${workflow.input.workspace}", "params": {"seconds": 1.5}})],
+    )
+    workflow_id = start(conductor_emulator, "linger_flow", {"workspace": WORKSPACE})
+    started = tmp_path / "started"
+    env = env_for(conductor_emulator, lakefs_emulator, tmp_path, started)
+    first = worker_process(env, "--drain-timeout", "30" if drain == "long" else "0.2")
+    try:
+        wait_until(started.exists, timeout_s=30, what="the attempt to start")
+        first.send_signal(signal.SIGTERM)
+        _, err = first.communicate(timeout=30)
+    finally:
+        first.kill()
+    assert first.returncode == 0, err
+    assert "SIGTERM received, draining" in err
+    tasks = conductor_emulator.get_workflow(workflow_id)["tasks"]
+    if drain == "long":
+        assert [t["status"] for t in tasks] == ["COMPLETED"]
+    else:
+        assert tasks[0]["status"] == "FAILED"
+        assert tasks[0]["reasonForIncompletion"].startswith("WorkerShuttingDownError: worker shutting down")
+        started.unlink()
+        second = worker_process(env)
+        try:
+            wait_until(lambda: conductor_emulator.get_workflow(workflow_id)["status"] == "COMPLETED", 30, "the retry")
+            second.send_signal(signal.SIGTERM)
+            second.communicate(timeout=30)
+        finally:
+            second.kill()
+    assert conductor_emulator.get_workflow(workflow_id)["status"] == "COMPLETED"
+    assert len(merges(lakefs_emulator)) == 1
+    assert staging_branches(lakefs_emulator) == []
+    assert not any((tmp_path / "attempts").iterdir())
