@@ -1,0 +1,49 @@
+"""Object paths from lakeFS are untrusted: map them to local paths only when they stay inside the workspace."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from pathlib import Path
+
+from perago.errors import UnsafePathError
+from perago.snapshot import ATTEMPT_WORKSPACE_MARKER
+
+SYMLINK_METADATA_KEY = "perago-symlink"
+"""User metadata key whose value is a symlink's target; the object's body is the same target string."""
+
+
+def check_object_path(path: str, repository: str, ref: str) -> str:
+    """Return ``path`` if it is a safe relative POSIX path, else raise :class:`UnsafePathError`.
+
+    Refused: empty paths, absolute paths, ``.``/``..``/empty segments, backslashes, NUL bytes, a trailing slash, and
+    the attempt marker's name at the root (perago owns that file).
+    """
+    where = f"object {path!r} in {repository}@{ref}"
+    segments = path.split("/")
+    if not path or path.startswith("/") or path.endswith("/"):
+        raise UnsafePathError(f"{where}: absolute or empty paths are refused; nothing was written")
+    if any(s in ("", ".", "..") for s in segments) or "\\" in path or "\x00" in path:
+        raise UnsafePathError(
+            f"{where}: '.', '..', empty segments, backslashes and NUL are refused; nothing was written"
+        )
+    if path == ATTEMPT_WORKSPACE_MARKER:
+        raise UnsafePathError(f"{where}: this name is reserved for perago's attempt marker; rename the object")
+    return path
+
+
+def local_path(root: Path, path: str) -> Path:
+    """The local file for a checked object path, proven to stay under ``root`` (no symlinked parents)."""
+    target = root.joinpath(*path.split("/"))
+    real_root = os.path.realpath(root)
+    if os.path.commonpath([real_root, os.path.realpath(target.parent)]) != real_root:
+        raise UnsafePathError(f"object {path!r} would be written outside the workspace; nothing was written")
+    return target
+
+
+def symlink_target_is_inside(link_path: str, target: str) -> bool:
+    """Whether a symlink at ``link_path`` (relative POSIX) pointing at ``target`` resolves inside the workspace."""
+    if not target or target.startswith("/") or "\x00" in target:
+        return False
+    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(link_path), target))
+    return not (resolved == ".." or resolved.startswith("../") or resolved.startswith("/"))

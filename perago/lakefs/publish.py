@@ -1,0 +1,96 @@
+"""Publication: merge the staging branch into the target branch, with the attempt's metadata.
+
+A merge that fails with 429/5xx or a dropped connection is retried with backoff; before each retry the target
+branch's recent log is searched for a commit carrying this attempt's ``perago.execution_id`` — if the first try
+landed after all, that commit is returned instead of merging twice. A conflict (409) becomes
+:class:`~perago.errors.PublishConflictError` naming the paths both sides changed since their merge base. It is
+terminal when the input was pinned to a commit (the same merge would conflict again) and retryable when the input
+was a branch or tag (a retry downloads the new head and redoes the work).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from lakefs_sdk import Merge
+from lakefs_sdk.exceptions import ApiException
+
+from perago.errors import LakeFSError, PublishConflictError
+from perago.lakefs.client import LakeFSConnection, translate
+from perago.models import StagedWorkspace, WorkspaceInput
+
+RECENT_COMMITS = 50
+
+
+def find_published(conn: LakeFSConnection, repository: str, branch: str, execution_id: str) -> str | None:
+    """The id of a recent commit on ``branch`` published by this execution, if any."""
+    log = conn.call(
+        f"read the log of {branch}", lambda: conn.sdk.refs_api.log_commits(repository, branch, amount=RECENT_COMMITS)
+    )
+    for commit in log.results:
+        if (commit.metadata or {}).get("perago.execution_id") == execution_id:
+            return str(commit.id)
+    return None
+
+
+def _changed(conn: LakeFSConnection, repository: str, left: str, right: str) -> set[str]:
+    paths: set[str] = set()
+    after = ""
+    while True:
+        page = conn.call(
+            "diff for conflict report",
+            lambda after=after: conn.sdk.refs_api.diff_refs(
+                repository, left, right, after=after, amount=1000, type="three_dot"
+            ),
+        )
+        paths.update(d.path for d in page.results)
+        if not page.pagination.has_more:
+            return paths
+        after = page.pagination.next_offset
+
+
+def conflict_paths(conn: LakeFSConnection, staged: StagedWorkspace, target: str) -> list[str]:
+    """Paths changed both on the staging branch and on the target since their merge base."""
+    try:
+        ours = _changed(conn, staged.repository, target, staged.branch)
+        theirs = _changed(conn, staged.repository, staged.branch, target)
+    except LakeFSError:
+        return []
+    return sorted(ours & theirs)
+
+
+def publish_workspace(
+    conn: LakeFSConnection, staged: StagedWorkspace, workspace: WorkspaceInput, metadata: Mapping[str, str], task: str
+) -> str:
+    """Merge ``staged`` into ``workspace.branch``; returns the merge commit id."""
+    body = Merge(message=f"perago: publish {task} ({metadata.get('perago.execution_id', '')})", metadata=dict(metadata))
+    execution_id = metadata.get("perago.execution_id", "")
+    what = f"merge {staged.branch} into {workspace.repository}/{workspace.branch}"
+
+    def merge() -> str:
+        try:
+            result = conn.sdk.refs_api.merge_into_branch(staged.repository, staged.branch, workspace.branch, merge=body)
+        except ApiException as exc:
+            if exc.status == 409:
+                raise _conflict(conn, staged, workspace) from exc
+            raise translate(exc, what) from exc
+        return str(result.reference)
+
+    def landed(error: LakeFSError) -> str | None:
+        return find_published(conn, workspace.repository, workspace.branch, execution_id) if execution_id else None
+
+    return conn.retry.run(what, merge, on_retry=landed)
+
+
+def _conflict(conn: LakeFSConnection, staged: StagedWorkspace, workspace: WorkspaceInput) -> PublishConflictError:
+    paths = conflict_paths(conn, staged, workspace.branch)
+    listed = ", ".join(paths[:20]) + (f" (+{len(paths) - 20} more)" if len(paths) > 20 else "") if paths else "unknown"
+    retryable = workspace.ref_type != "commit"
+    advice = (
+        "a retry will re-read the branch head" if retryable else "the input is pinned to a commit: rebase the input"
+    )
+    return PublishConflictError(
+        f"publishing to {workspace.repository}/{workspace.branch} conflicted on: {listed}; {advice}",
+        paths=paths,
+        retryable=retryable,
+    )
