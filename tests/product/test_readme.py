@@ -46,7 +46,7 @@ def test_every_block_is_python_bash_or_a_text_diagram():
 def test_quick_start_is_make_demo_then_make_test():
     body, _ = BASH[0]
     assert [line.split("#")[0].strip() for line in body.splitlines()] == ["make demo", "make test"]
-    assert re.search(r"^test: .*\n\t\$\(BIN\)/python -m pytest", MAKEFILE, flags=re.MULTILINE)
+    assert re.search(r"^test: .*\n(?:#.*\n)*\t\$\(BIN\)/coverage run -m pytest", MAKEFILE, flags=re.MULTILINE)
     assert re.search(r"^demo: .*\n\t\$\(BIN\)/python -m perago dev$", MAKEFILE, flags=re.MULTILINE)
     assert "make test" in (ROOT / ".ci/run").read_text()
 

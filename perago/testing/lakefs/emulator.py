@@ -92,7 +92,7 @@ class LakeFSEmulator:
     def _load(self) -> None:
         path = self._state_file()
         if path is not None and path.exists():
-            self.api.repos = pickle.loads(path.read_bytes())  # noqa: S301 - the emulator's own file
+            self.api.repos = pickle.loads(path.read_bytes())
             for repo in self.api.repos.values():
                 repo.lock = threading.RLock()
 

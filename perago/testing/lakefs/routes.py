@@ -14,8 +14,8 @@ from typing import Any
 
 from perago.testing.lakefs.blobs import BlobStore
 from perago.testing.lakefs.calls import Call, Reply, paginate
-from perago.testing.lakefs.objects import ObjectOps
 from perago.testing.lakefs.merge import cherry_pick_tree, diff_trees, merge, revert_tree
+from perago.testing.lakefs.objects import ObjectOps
 from perago.testing.lakefs.presign import Presigner
 from perago.testing.lakefs.state import BRANCH_RE, REPO_RE, TAG_RE, ApiError, Branch, Entry, Repository, same_tree
 
@@ -65,7 +65,7 @@ class LakeFSApi(ObjectOps):
         address = BlobStore.new_address(repo.storage_namespace)
         self.blobs.put(address, data)
         meta = tuple(sorted(metadata.items()))
-        return Entry(address, len(data), hashlib.md5(data).hexdigest(), int(time.time()), meta, content_type)  # noqa: S324
+        return Entry(address, len(data), hashlib.md5(data).hexdigest(), int(time.time()), meta, content_type)
 
     # -- config ---------------------------------------------------------------------------------------------------
     def storage_config(self) -> dict[str, Any]:
