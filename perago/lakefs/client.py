@@ -1,5 +1,6 @@
-"""The lakeFS connection: lakefs_sdk's client for API calls, a shared urllib3 pool for streamed transfers,
-and the retry policy. lakeFS and urllib3 exceptions become :class:`~perago.errors.LakeFSError` here.
+"""The lakeFS connection: lakefs_sdk's client, a shared urllib3 pool for streamed transfers, the retry policy.
+
+lakeFS and urllib3 exceptions become :class:`~perago.errors.LakeFSError` here.
 
 Retries: 429, 5xx and transport failures are retried up to ``http_retries`` times with exponential backoff and
 full jitter (0.1 s doubling, capped at 5 s); other statuses are raised at once. 4xx other than 429 are terminal,
@@ -102,6 +103,7 @@ class LakeFSConnection:
         return f"{self.endpoint}/api/v1{route}{suffix}"
 
     def quote(self, segment: str) -> str:
+        """Percent-encode one URL path segment."""
         return urllib.parse.quote(segment, safe="")
 
     def presign(self) -> bool:

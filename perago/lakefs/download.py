@@ -13,6 +13,7 @@ import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +52,14 @@ def list_objects(conn: LakeFSConnection, repository: str, commit: str, presign: 
     while True:
         page = conn.call(
             f"list objects of {repository}@{commit}",
-            lambda after=after: conn.sdk.objects_api.list_objects(
-                repository, commit, user_metadata=True, presign=presign, after=after, amount=1000
+            partial(
+                conn.sdk.objects_api.list_objects,
+                repository,
+                commit,
+                user_metadata=True,
+                presign=presign,
+                after=after,
+                amount=1000,
             ),
         )
         for item in page.results:
@@ -93,6 +100,7 @@ class Downloader:
         self.conn, self.workspace, self.commit, self.root, self.presign = conn, workspace, commit, root, presign
 
     def fetch(self, obj: RemoteObject) -> tuple[str, Entry]:
+        """Download one object (or create one symlink) and return its snapshot entry."""
         target = local_path(self.root, obj.path)
         link = obj.metadata.get(SYMLINK_METADATA_KEY)
         if link is not None:

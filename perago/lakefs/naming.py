@@ -1,6 +1,6 @@
-"""Staging branch names: ``perago-stg-<UTC yyyymmddThhmmssZ>-<workflow>-<task>-<execution>``.
+r"""Staging branch names: ``perago-stg-<UTC yyyymmddThhmmssZ>-<workflow>-<task>-<execution>``.
 
-lakeFS branch names must match ``^\\w[-\\w]*$`` (no slashes); each part is sanitised to ``[A-Za-z0-9_-]`` and
+lakeFS branch names must match ``^\w[-\w]*$`` (no slashes); each part is sanitised to ``[A-Za-z0-9_-]`` and
 shortened so the whole name stays within 200 characters. The timestamp lets the janitor expire abandoned branches
 (lakeFS branches carry no creation time).
 """

@@ -11,6 +11,7 @@ was a branch or tag (a retry downloads the new head and redoes the work).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 
 from lakefs_sdk import Merge
 from lakefs_sdk.exceptions import ApiException
@@ -39,9 +40,7 @@ def _changed(conn: LakeFSConnection, repository: str, left: str, right: str) -> 
     while True:
         page = conn.call(
             "diff for conflict report",
-            lambda after=after: conn.sdk.refs_api.diff_refs(
-                repository, left, right, after=after, amount=1000, type="three_dot"
-            ),
+            partial(conn.sdk.refs_api.diff_refs, repository, left, right, after=after, amount=1000, type="three_dot"),
         )
         paths.update(d.path for d in page.results)
         if not page.pagination.has_more:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import IO
 
@@ -75,6 +76,7 @@ class Stager:
         self.conn, self.request, self.branch = conn, request, branch
 
     def upload(self, rel: str) -> None:
+        """Upload one added or changed path (retried on transient failures)."""
         entry = self.request.after[rel]
         if entry.kind == "symlink" and not symlink_target_is_inside(rel, entry.target or ""):
             raise UnsafePathError(
@@ -86,12 +88,13 @@ class Stager:
         self.conn.retry.run(f"upload {rel} to {self.branch}", lambda: _upload_once(self.conn, url, local, entry))
 
     def delete(self, paths: list[str]) -> None:
+        """Bulk-delete removed paths, at most 1,000 a call."""
         repo = self.request.workspace.repository
         for start in range(0, len(paths), MAX_DELETE):
             chunk = paths[start : start + MAX_DELETE]
             self.conn.call(
                 f"delete {len(chunk)} object(s) on {self.branch}",
-                lambda chunk=chunk: self.conn.sdk.objects_api.delete_objects(repo, self.branch, PathList(paths=chunk)),
+                partial(self.conn.sdk.objects_api.delete_objects, repo, self.branch, PathList(paths=chunk)),
             )
 
 

@@ -62,7 +62,7 @@ class LakeFSEmulator:
         if self._server is None:
             raise RuntimeError("LakeFSEmulator is not started")
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> LakeFSEmulator:
         handler = type("BoundHandler", (Handler,), {"emulator": self})

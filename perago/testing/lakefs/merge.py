@@ -21,11 +21,14 @@ def diff_trees(left: dict[str, Entry], right: dict[str, Entry]) -> list[dict[str
     return out
 
 
+def _ident(entry: Entry | None) -> tuple[Any, ...] | None:
+    return None if entry is None else entry.identity
+
+
 def _pick(base: Entry | None, src: Entry | None, dst: Entry | None, strategy: str | None, path: str) -> Entry | None:
-    ident = lambda e: None if e is None else e.identity  # noqa: E731
-    if ident(src) == ident(base):
+    if _ident(src) == _ident(base):
         return dst
-    if ident(dst) == ident(base) or ident(src) == ident(dst):
+    if _ident(dst) == _ident(base) or _ident(src) == _ident(dst):
         return src
     if strategy == "dest-wins":
         return dst
