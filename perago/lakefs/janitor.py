@@ -1,0 +1,97 @@
+"""The janitor: delete abandoned perago staging branches (``perago-stg-*``, hidden ones included).
+
+A staging branch outlives its attempt only when a worker died between staging and cleanup. lakeFS has no
+server-side expiry of branches and records no creation time, so the time comes from the branch name.
+
+``python -m perago janitor --repository songs --older-than 6h [--dry-run]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from datetime import UTC, datetime, timedelta
+
+from pydantic import ValidationError
+
+from perago.errors import PeragoError
+from perago.lakefs.client import LakeFSConnection
+from perago.lakefs.naming import PREFIX, staging_branch_time
+from perago.lakefs.stage import delete_branch_quietly
+from perago.settings import PeragoSettings
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90s``, ``30m``, ``6h``, ``2d`` -> timedelta."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"invalid duration {text!r}: use a number and s, m, h or d (e.g. 6h)")
+    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+
+
+def staging_branches(conn: LakeFSConnection, repository: str) -> list[str]:
+    """Every ``perago-stg-*`` branch of a repository, hidden ones included."""
+    names: list[str] = []
+    after = ""
+    while True:
+        page = conn.call(
+            f"list branches of {repository}",
+            lambda after=after: conn.sdk.branches_api.list_branches(  # type: ignore[misc]
+                repository, prefix=PREFIX, after=after, amount=1000, show_hidden=True
+            ),
+        )
+        names.extend(ref.id for ref in page.results)
+        if not page.pagination.has_more:
+            return names
+        after = page.pagination.next_offset
+
+
+def expire_staging_branches(
+    conn: LakeFSConnection,
+    repository: str,
+    older_than: timedelta,
+    *,
+    now: datetime | None = None,
+    dry_run: bool = False,
+) -> list[str]:
+    """Delete (or, with ``dry_run``, only list) staging branches created more than ``older_than`` ago."""
+    cutoff = (now or datetime.now(UTC)) - older_than
+    expired = [
+        name
+        for name in staging_branches(conn, repository)
+        if (born := staging_branch_time(name)) is not None and born < cutoff
+    ]
+    if not dry_run:
+        for name in expired:
+            delete_branch_quietly(conn, repository, name)
+    return expired
+
+
+def main(argv: list[str]) -> int:
+    """``python -m perago janitor``: lakeFS endpoint and credentials from the LAKECTL_* environment."""
+    parser = argparse.ArgumentParser(
+        prog="python -m perago janitor", description="Delete abandoned perago staging branches."
+    )
+    parser.add_argument("--repository", required=True)
+    parser.add_argument(
+        "--older-than", type=parse_duration, default=timedelta(hours=6), help="e.g. 6h (default), 30m, 2d"
+    )
+    parser.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
+    parser.add_argument("--lakefs-endpoint", help="overrides LAKECTL_SERVER_ENDPOINT_URL")
+    args = parser.parse_args(argv)
+    try:
+        overrides = {"lakefs_endpoint": args.lakefs_endpoint} if args.lakefs_endpoint else {}
+        conn = LakeFSConnection(PeragoSettings(**overrides))
+        names = expire_staging_branches(conn, args.repository, args.older_than, dry_run=args.dry_run)
+    except (PeragoError, ValidationError) as exc:
+        print(f"perago janitor: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    verb = "would delete" if args.dry_run else "deleted"
+    for name in names:
+        print(f"{verb} {args.repository}/{name}")
+    print(f"{verb} {len(names)} staging branch(es) older than {args.older_than} in {args.repository}")
+    return 0
