@@ -91,6 +91,7 @@ class _Attempt:
     attempt: AttemptSnapshot
     context: TaskContext
     load_current_attempt: LoadAttemptFn
+    secrets: tuple[str, ...] = ()
     logs: list[str] = field(default_factory=list)
 
     def checkpoint(self, phase: str) -> None:
@@ -209,7 +210,11 @@ def _cleanup(run: _Attempt, effects: _Effects, staged_box: list[StagedWorkspace]
         try:
             effects.cleanup(staged)
         except Exception as exc:
-            run.context.logger.error("could not delete staging branch {}: {}", staged.branch, exc)
+            run.context.logger.error(
+                "could not delete staging branch {}: {}",
+                staged.branch,
+                redact(f"{type(exc).__name__}: {exc}", run.secrets),
+            )
     if directory is not None:
         cleanup_attempt_workspace_safely(directory)
 
@@ -240,7 +245,7 @@ def run_workspace_task_attempt(
     """
     secrets = tuple(secrets)
     context = _context(task, attempt, execution_id, cancel_event)
-    run = _Attempt(task, attempt, context, load_current_attempt)
+    run = _Attempt(task, attempt, context, load_current_attempt, secrets)
     effects = _Effects(download_workspace, stage_workspace, publish_workspace, cleanup_staging, complete_noop_workspace)
     try:
         workspace, params = parse_workspace_task_input(input_data)
@@ -255,7 +260,9 @@ def run_workspace_task_attempt(
     try:
         with (
             task_context(context),
-            logger.contextualize(task=task.name, task_id=attempt.task_id, execution_id=execution_id),
+            logger.contextualize(
+                task=task.name, task_id=attempt.task_id, workflow_id=attempt.workflow_id, execution_id=execution_id
+            ),
         ):
             directory = prepare_attempt_workspace(workspace_root, owner)
             output = _run_phases(run, effects, workspace, params, directory, staged_box, full_rehash)
@@ -291,7 +298,12 @@ def run_workspace_free_task_attempt(
         if not isinstance(input_data, Mapping) or set(input_data) != {"params"}:
             found = sorted(input_data) if isinstance(input_data, Mapping) else type(input_data).__name__
             raise TaskInputError(f"workspace-free task input must be exactly {{'params'}}, got {found}")
-        with task_context(context):
+        with (
+            task_context(context),
+            logger.contextualize(
+                task=task.name, task_id=attempt.task_id, workflow_id=attempt.workflow_id, execution_id=execution_id
+            ),
+        ):
             run.checkpoint("the task body")
             output = invoke_workspace_free_task(task, input_data["params"])
         return completed_result(build_workspace_free_task_output(output))

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 ATTEMPT_WORKSPACE_MARKER = ".perago-attempt.json"
 """Name of the owner marker file at the root of every attempt directory."""
@@ -98,6 +98,52 @@ class SnapshotDiff:
     def upserted(self) -> tuple[str, ...]:
         """Added and changed paths: what publication must upload."""
         return tuple(sorted(self.added + self.changed))
+
+
+class StreamingHasher:
+    """SHA-256 and byte count of data seen in chunks: hash a download while it is written, never re-read it.
+
+    Example:
+        >>> hasher = StreamingHasher()
+        >>> for chunk in response.stream(CHUNK):
+        ...     handle.write(hasher.feed(chunk))
+        >>> digest, size = hasher.result()
+    """
+
+    __slots__ = ("_digest", "size")
+
+    def __init__(self) -> None:
+        self._digest = hashlib.sha256()
+        self.size = 0
+
+    def feed(self, chunk: bytes | bytearray | memoryview) -> bytes | bytearray | memoryview:
+        """Add ``chunk`` to the digest and return it unchanged (so it can be written in the same expression)."""
+        self._digest.update(chunk)
+        self.size += len(chunk)
+        return chunk
+
+    def result(self) -> tuple[str, int]:
+        """Hex SHA-256 and size of everything fed so far."""
+        return self._digest.hexdigest(), self.size
+
+
+class _Readable(Protocol):
+    def readinto(self, buffer: bytearray, /) -> int | None: ...
+
+
+class _Writable(Protocol):
+    def write(self, data: memoryview, /) -> object: ...
+
+
+def copy_and_hash(source: _Readable, sink: _Writable, chunk_size: int = _CHUNK) -> tuple[str, int]:
+    """Copy ``source`` to ``sink`` through one reused buffer, hashing on the way; returns (hex SHA-256, size)."""
+    hasher = StreamingHasher()
+    buffer = bytearray(chunk_size)
+    view = memoryview(buffer)
+    while n := source.readinto(buffer):
+        hasher.feed(view[:n])
+        sink.write(view[:n])
+    return hasher.result()
 
 
 def hash_file(path: Path) -> tuple[str, int]:
