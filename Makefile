@@ -21,9 +21,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict perago
 
-# coverage starts before pytest loads its plugins (perago's own pytest plugin imports perago).
+# coverage starts before pytest loads its plugins (perago's own pytest plugin imports perago), and follows the
+# perago subprocesses that the CLI tests start.
 test: $(STAMP)
 	$(BIN)/coverage run -m pytest
+	$(BIN)/coverage combine --quiet
 	$(BIN)/coverage report --fail-under=90
 
 demo: $(STAMP)

@@ -151,3 +151,52 @@ def test_task_result_and_execution_id() -> None:
     assert execution_id_for(task) == "abc_def-p3"
     result = to_task_result(task, "w-1", completed_result({"result": {}}, ["line"]))
     assert result.status == "COMPLETED" and result.worker_id == "w-1" and result.logs[0].log == "line"
+
+
+def test_metrics_endpoint_serves_healthz_and_metrics() -> None:
+    import urllib.error
+    import urllib.request
+
+    from perago.conductor.metrics import WorkerMetrics, serve_metrics
+
+    metrics = WorkerMetrics()
+    metrics.attempts.labels(task="double", outcome="completed").inc(3)
+    server = serve_metrics(metrics, "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:
+            assert response.status == 200 and response.read() == b"ok\n"
+        with urllib.request.urlopen(f"{base}/metrics", timeout=5) as response:
+            assert 'perago_attempts_total{outcome="completed",task="double"} 3.0' in response.read().decode()
+        try:
+            urllib.request.urlopen(f"{base}/other", timeout=5)
+            raise AssertionError("expected 404")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 404
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_register_command(conductor_emulator: ConductorEmulator) -> None:
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    cmd = [
+        sys.executable,
+        "-m",
+        "perago",
+        "register",
+        "tests.conductor.free_tasks",
+        "--conductor-url",
+        conductor_emulator.url,
+    ]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    result = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "registered 2 task definition(s)" in result.stdout and "double, slow" in result.stdout
+    assert http("GET", f"{conductor_emulator.url}/metadata/taskdefs/double")["name"] == "double"
+    bad = subprocess.run([*cmd[:4], "nope.nothing"], cwd=root, env=env, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1 and "perago register: error: cannot import 'nope.nothing'" in bad.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -47,10 +48,10 @@ def test_janitor_cli(lake: Lake) -> None:
     old = staging_branch_name("wf", "t", "old", datetime.now(UTC) - timedelta(days=2))
     make_branch(lake, old)
     env = {
+        **os.environ,
         "LAKECTL_SERVER_ENDPOINT_URL": lake.emu.endpoint,
         "LAKECTL_CREDENTIALS_ACCESS_KEY_ID": lake.emu.access_key_id,
         "LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY": lake.emu.secret_access_key,
-        "PATH": "/usr/bin:/bin",
     }
     cmd = [sys.executable, "-m", "perago", "janitor", "--repository", REPO, "--older-than", "1d"]
     dry = subprocess.run([*cmd, "--dry-run"], env=env, capture_output=True, text=True, timeout=60)
