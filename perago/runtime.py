@@ -100,6 +100,7 @@ class _Attempt:
     def fence(self, phase: str) -> None:
         self.checkpoint(phase)
         assert_current_attempt_snapshot(self.attempt, self.load_current_attempt(self.attempt))
+        self.checkpoint(phase)  # a cancellation that arrived while the server was being asked
         self.logs.append(f"fence passed before {phase}")
 
 
