@@ -217,3 +217,76 @@ def test_recorded_entries_match_a_fresh_snapshot(downloaded: tuple[Path, dict[st
     fresh = snapshot_directory(root)
     assert {p: e.sha256 for p, e in fresh.items()} == {p: e.sha256 for p, e in before.items()}
     assert all(e.stamp is not None and e.stamp.mtime_ns == snapshot_module.PINNED_MTIME_NS for e in before.values())
+
+
+def test_forged_mtime_after_an_in_place_rewrite_is_detected(
+    downloaded: tuple[Path, dict[str, Entry]], hash_calls: list[Path]
+) -> None:
+    root, before = downloaded
+    target = root / "dir2/file8.dat"
+    target.write_bytes(b"content X" * 10)  # same size, same inode
+    os.utime(target, ns=(snapshot_module.PINNED_MTIME_NS, snapshot_module.PINNED_MTIME_NS))  # like tar -p would
+    assert detect(root, before) == ((), ("dir2/file8.dat",), ())
+    assert [p.name for p in hash_calls] == ["file8.dat"]  # the ctime gave it away
+
+
+def test_only_stamp_changed_files_are_rehashed(
+    downloaded: tuple[Path, dict[str, Entry]], hash_calls: list[Path]
+) -> None:
+    root, before = downloaded
+    (root / "dir0/file0.dat").write_bytes(b"new")  # changed
+    (root / "dir1/file10.dat").unlink()  # removed: nothing to hash
+    write(root, "dir0/new.dat", b"added")  # added: hashed once
+    os.replace(root / "dir2/file11.dat", root / "dir2/file14.dat")  # renamed over: one file gone, one changed
+    assert detect(root, before) == (
+        ("dir0/new.dat",),
+        ("dir0/file0.dat", "dir2/file14.dat"),
+        ("dir1/file10.dat", "dir2/file11.dat"),
+    )
+    assert sorted(p.name for p in hash_calls) == ["file0.dat", "file14.dat", "new.dat"]
+
+
+def test_a_second_snapshot_reuses_the_stamps_of_the_first(
+    downloaded: tuple[Path, dict[str, Entry]], hash_calls: list[Path]
+) -> None:
+    root, before = downloaded
+    (root / "dir0/file0.dat").write_bytes(b"new")
+    first = snapshot_directory(root, previous=before)
+    assert len(hash_calls) == 1
+    assert snapshot_directory(root, previous=first) == first
+    assert len(hash_calls) == 1
+
+
+def test_a_file_changing_while_hashed_keeps_no_stamp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, "busy.log", b"first")
+    real = snapshot_module.hash_file
+
+    def hash_then_append(path: Path) -> tuple[str, int]:
+        result = real(path)
+        with open(path, "ab") as handle:
+            handle.write(b" and more")
+        return result
+
+    monkeypatch.setattr(snapshot_module, "hash_file", hash_then_append)
+    entry = snapshot_directory(tmp_path)["busy.log"]
+    assert entry.sha256 == sha(b"first") and entry.stamp is None  # the next snapshot must hash it again
+
+
+def test_streaming_hasher_and_copy_and_hash(tmp_path: Path) -> None:
+    data = os.urandom(3 * 1024 * 1024 + 5)
+    hasher = snapshot_module.StreamingHasher()
+    for start in range(0, len(data), 1000_000):
+        assert hasher.feed(data[start : start + 1000_000]) == data[start : start + 1000_000]
+    assert hasher.result() == (sha(data), len(data))
+    assert snapshot_module.StreamingHasher().result() == (sha(b""), 0)
+    source = tmp_path / "src.bin"
+    source.write_bytes(data)
+    with open(source, "rb") as src, open(tmp_path / "dst.bin", "wb") as dst:
+        assert snapshot_module.copy_and_hash(src, dst, chunk_size=64 * 1024) == (sha(data), len(data))
+    assert (tmp_path / "dst.bin").read_bytes() == data
+
+
+def test_special_files_are_skipped(tmp_path: Path) -> None:
+    write(tmp_path, "a.txt", b"a")
+    os.mkfifo(tmp_path / "pipe")
+    assert list(snapshot_directory(tmp_path)) == ["a.txt"]
