@@ -29,6 +29,7 @@ class Running:
     attempt: AttemptSnapshot
     cancel: threading.Event
     abandoned: bool = False
+    stale: bool = False
 
     def abandon(self) -> None:
         """Mark the attempt as given up: stop it at the next phase boundary, and never report its result."""

@@ -70,7 +70,12 @@ class Worker:
         self.api = api or ConductorApi(self.settings)
         self.metrics = WorkerMetrics()
         self.lease = LeaseKeeper(
-            self.api, self.worker_id, clock=clock, fraction=lease_fraction, on_stale=self._fenced, tick_s=lease_tick_s
+            self.api,
+            self.worker_id,
+            clock=clock,
+            fraction=lease_fraction,
+            on_stale=self._lease_lost,
+            tick_s=lease_tick_s,
         )
         self._store = store
         self._callbacks: dict[str, Any] | None = None
@@ -216,8 +221,8 @@ class Worker:
                 self._cond.notify_all()
         if running.abandoned:
             return None
-        if result.error_type == "StaleAttemptError":
-            self._fenced(task)
+        if running.stale or result.error_type == "StaleAttemptError":
+            self.metrics.fenced.labels(task=definition.name).inc()  # once per attempt, however it was noticed
         if result.is_stale:
             logger.warning("not reporting stale attempt of task {}: {}", task.task_id, result.reason_for_incompletion)
             return None
@@ -246,5 +251,8 @@ class Worker:
         except PeragoError as exc:
             logger.warning("could not hand back task {} (Conductor will time it out): {}", task.task_id, exc)
 
-    def _fenced(self, task: Task) -> None:
-        self.metrics.fenced.labels(task=task.task_def_name or "").inc()
+    def _lease_lost(self, task: Task) -> None:
+        with self._cond:
+            running = self._running.get(task.task_id or "")
+            if running is not None:
+                running.stale = True
