@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AliasChoices, AliasPath, BaseModel, ValidationError
 
 from perago.errors import TaskInputError, TaskOutputError
 from perago.guards import check_guardrails
@@ -30,14 +30,22 @@ class BodyOutcome:
     after: dict[str, Entry] | None = None
 
 
+def _alias_keys(alias: str | AliasPath | AliasChoices | None) -> set[str]:
+    """Top-level input keys an alias accepts (an ``AliasPath`` names its first key)."""
+    if isinstance(alias, str):
+        return {alias}
+    if isinstance(alias, AliasPath):
+        first = alias.path[0] if alias.path else None
+        return {first} if isinstance(first, str) else set()
+    if isinstance(alias, AliasChoices):
+        return set().union(*(_alias_keys(choice) for choice in alias.choices))
+    return set()
+
+
 def _known_keys(model: type[BaseModel]) -> set[str]:
     keys = set()
     for name, info in model.model_fields.items():
-        keys.add(name)
-        if isinstance(info.alias, str):
-            keys.add(info.alias)
-        if isinstance(info.validation_alias, str):
-            keys.add(info.validation_alias)
+        keys |= {name} | _alias_keys(info.alias) | _alias_keys(info.validation_alias)
     return keys
 
 
