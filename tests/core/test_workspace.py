@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,9 +20,10 @@ from perago import (
     prepare_attempt_workspace,
     register_active_workspace_owner,
     unregister_active_workspace_owner,
+    workspace,
 )
 from perago.errors import WorkspaceError
-from perago.workspace import active_workspace_owners, read_marker
+from perago.workspace import active_workspace_owners, pid_alive, read_marker
 
 
 def test_prepare_writes_the_owner_marker(tmp_path: Path) -> None:
@@ -86,3 +89,36 @@ def test_gc_removes_dead_and_expired_keeps_live_and_unmarked(tmp_path: Path) -> 
 
 def test_gc_of_a_missing_root(tmp_path: Path) -> None:
     assert gc_attempt_workspaces(tmp_path / "none", ttl_s=1) == []
+
+
+def test_pid_alive() -> None:
+    assert pid_alive(os.getpid())
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    assert not pid_alive(child.pid)
+
+
+def test_pid_of_another_user_counts_as_alive(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused(pid: int, signal: int) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(workspace.os, "kill", refused)
+    assert workspace.pid_alive(12345)
+
+
+def test_gc_keeps_a_dead_looking_directory_it_cannot_identify(tmp_path: Path) -> None:
+    directory = make(tmp_path, "garbled")
+    (directory / ATTEMPT_WORKSPACE_MARKER).write_text("{not json")
+    assert gc_attempt_workspaces(tmp_path, ttl_s=0, now=1e12, is_alive=lambda pid: False) == []
+    assert directory.exists()
+
+
+def test_cleanup_logs_instead_of_raising(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    directory = make(tmp_path, "stuck")
+
+    def failing(path: Path) -> None:
+        raise OSError(16, "Device or resource busy")
+
+    monkeypatch.setattr(workspace.shutil, "rmtree", failing)
+    assert cleanup_attempt_workspace_safely(directory) is False
+    assert directory.exists()
