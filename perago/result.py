@@ -74,7 +74,11 @@ def completed_result(output_data: Mapping[str, Any], logs: Iterable[str] = ()) -
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """Replace given secrets and credential-looking values in ``text`` with ``***``."""
+    """Replace given secrets and credential-looking values in ``text`` with ``***``.
+
+    Given secrets shorter than 4 characters are ignored (replacing them would mangle ordinary words and still
+    reveal nothing), longer ones are replaced longest first.
+    """
     for secret in sorted((s for s in secrets if s and len(s) >= 4), key=len, reverse=True):
         text = text.replace(secret, REDACTED)
     for pattern in _PATTERNS:
@@ -108,8 +112,10 @@ def failure_reason(exc: BaseException, max_length: int, secrets: Iterable[str] =
         message = str(exc)
     except Exception:
         message = f"<unprintable {type(exc).__name__}>"
+    secrets = tuple(secrets)
     text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
-    return truncate(redact(" ".join(text.split()), secrets), max_length)
+    # Redact before and after folding whitespace: a secret containing a newline must not survive as "a b".
+    return truncate(redact(" ".join(redact(text, secrets).split()), secrets), max_length)
 
 
 def result_for_exception(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
@@ -108,6 +108,32 @@ def test_reason_never_exceeds_the_limit(message: str, max_length: int) -> None:
 def test_a_given_secret_never_survives(secret: str, pad: str) -> None:
     result = result_for_exception(RuntimeError(f"{pad} token {secret} {pad}"), 100_000, secrets=[secret])
     assert secret not in result.reason_for_incompletion
+
+
+# Secrets of any characters (newlines, tabs, unicode spaces) but no ASCII letters or '*', padded with text that
+# shares none of their visible characters: neither the secret nor its whitespace-folded form may come out.
+_SECRET_CHARS = st.characters(
+    blacklist_categories=("Cs",),
+    blacklist_characters="*:" + "".join(map(chr, range(65, 91))) + "abcdefghijklmnopqrstuvwxyz",
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(secret=st.text(alphabet=_SECRET_CHARS, min_size=8, max_size=40), pad=st.text(alphabet="xyz \n\t", max_size=80))
+def test_a_secret_with_whitespace_does_not_survive_folding(secret: str, pad: str) -> None:
+    folded = " ".join(secret.split())
+    assume(len(folded.replace(" ", "")) >= 4)
+    reason = result_for_exception(
+        RuntimeError(f"{pad}{secret}{pad}"), 100_000, secrets=[secret]
+    ).reason_for_incompletion
+    assert secret not in reason and folded not in reason
+
+
+def test_a_multiline_secret_is_redacted_before_whitespace_is_folded() -> None:
+    reason = result_for_exception(
+        RuntimeError("key:\n-----BEGIN\nabc123\n-----END\n"), 200, secrets=["-----BEGIN\nabc123\n-----END"]
+    )
+    assert reason.reason_for_incompletion == "RuntimeError: key: ***"
 
 
 class Unprintable(Exception):
