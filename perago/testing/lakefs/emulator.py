@@ -51,6 +51,7 @@ class LakeFSEmulator:
         self._faults: dict[str, list[Any]] = {}
         self._lock = threading.Lock()
         self.requests: list[tuple[str, str, str]] = []
+        self.last_replies: dict[str, tuple[int, Any]] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._load()
@@ -141,6 +142,17 @@ class LakeFSEmulator:
     def record(self, method: str, operation_id: str, path: str) -> None:
         with self._lock:
             self.requests.append((method, operation_id, path))
+
+    def remember(self, operation_id: str, reply: Reply) -> None:
+        """Keep the last JSON answer of each operation (contract tests validate it against the swagger)."""
+        if isinstance(reply.body, (dict, list)):
+            with self._lock:
+                self.last_replies[operation_id] = (reply.status, reply.body)
+
+    def last_reply(self, operation_id: str) -> tuple[int, Any]:
+        """(status, JSON body) of the last answer of an operation."""
+        with self._lock:
+            return self.last_replies[operation_id]
 
     def request_count(self, operation_id: str | None = None, method: str | None = None) -> int:
         """How many API calls arrived (optionally of one operation and/or method)."""
