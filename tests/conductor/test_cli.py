@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from perago.testing.lakefs import LakeFSEmulator
 
 from perago.conductor.registration import register_task_definitions
 from perago.testing.conductor import ConductorEmulator
+from perago.testing.lakefs import LakeFSEmulator
 from tests.conductor.helpers import register_workflow, simple, start, wait_until
 from tests.conductor.shutdown_tasks import linger
 from tests.conductor.test_pipeline import WORKSPACE, merges, seed, settings_for, staging_branches
@@ -60,11 +60,13 @@ def test_sigterm_mid_attempt(
     try:
         wait_until(started.exists, timeout_s=30, what="the attempt to start")
         first.send_signal(signal.SIGTERM)
-        _, err = first.communicate(timeout=30)
+        out, err = first.communicate(timeout=30)
     finally:
         first.kill()
     assert first.returncode == 0, err
     assert "SIGTERM received, draining" in err
+    assert f"conductor: {conductor_emulator.url}" in out and "task linger v" in out and "(writable)" in out
+    assert lakefs_emulator.secret_access_key not in out + err
     tasks = conductor_emulator.get_workflow(workflow_id)["tasks"]
     if drain == "long":
         assert [t["status"] for t in tasks] == ["COMPLETED"]
@@ -83,3 +85,27 @@ def test_sigterm_mid_attempt(
     assert len(merges(lakefs_emulator)) == 1
     assert staging_branches(lakefs_emulator) == []
     assert not any((tmp_path / "attempts").iterdir())
+
+
+def test_second_signal_exits_at_once(
+    conductor_emulator: ConductorEmulator, lakefs_emulator: LakeFSEmulator, tmp_path: Path
+) -> None:
+    seed(lakefs_emulator)
+    register_task_definitions([linger], settings_for(conductor_emulator, lakefs_emulator, tmp_path))
+    register_workflow(
+        conductor_emulator,
+        "linger_flow",
+        [simple("linger", "linger", {"workspace": "${workflow.input.workspace}", "params": {"seconds": 60}})],
+    )
+    start(conductor_emulator, "linger_flow", {"workspace": WORKSPACE})
+    started = tmp_path / "started"
+    worker = worker_process(env_for(conductor_emulator, lakefs_emulator, tmp_path, started), "--drain-timeout", "60")
+    try:
+        wait_until(started.exists, timeout_s=30, what="the attempt to start")
+        worker.send_signal(signal.SIGTERM)
+        wait_until(lambda: worker.stderr is not None and "draining" in worker.stderr.readline(), what="draining")
+        worker.send_signal(signal.SIGINT)
+        worker.communicate(timeout=10)  # far less than the 60 s drain
+    finally:
+        worker.kill()
+    assert worker.returncode == 130
