@@ -24,7 +24,9 @@ from perago.errors import (
     PreGuardrailViolation,
     PublishConflictError,
     StaleAttemptError,
+    TaskDefinitionError,
     TaskInputError,
+    TaskOutputError,
     UnsafePathError,
 )
 from perago.guards import (
@@ -37,7 +39,7 @@ from perago.guards import (
     ValidJson,
     check_guardrails,
 )
-from perago.models import AttemptSnapshot, StagedWorkspace, WorkspaceInput
+from perago.models import AttemptSnapshot, DownloadRecord, StagedWorkspace, StageRequest, WorkspaceInput
 from perago.result import RuntimeTaskResult, completed_result, result_for_exception
 from perago.runtime import attempt_metadata, run_workspace_free_task_attempt, run_workspace_task_attempt
 from perago.snapshot import ATTEMPT_WORKSPACE_MARKER
@@ -59,6 +61,7 @@ __all__ = [
     "AttemptCancelledError",
     "AttemptSnapshot",
     "ChangesOnlyUnder",
+    "DownloadRecord",
     "FileCount",
     "ForbiddenPaths",
     "GuardrailViolation",
@@ -71,11 +74,14 @@ __all__ = [
     "PublishConflictError",
     "RequiredPaths",
     "RuntimeTaskResult",
+    "StageRequest",
     "StagedWorkspace",
     "StaleAttemptError",
     "TaskContext",
     "TaskDefinition",
+    "TaskDefinitionError",
     "TaskInputError",
+    "TaskOutputError",
     "UnsafePathError",
     "ValidJson",
     "WorkspaceInput",
