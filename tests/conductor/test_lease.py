@@ -1,0 +1,92 @@
+"""The lease keeper alone, with a fake Conductor and an injected clock: when it extends, when it cancels."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from conductor.client.http.models.task import Task
+
+from perago.conductor.attempt import attempt_snapshot
+from perago.conductor.lease import LeaseKeeper
+from perago.errors import ConductorError
+
+
+class FakeApi:
+    def __init__(self) -> None:
+        self.extended: list[float] = []
+        self.current: Task | None = None
+        self.fail = False
+        self.now = 0.0
+
+    def extend_lease(self, task: Task, worker_id: str) -> None:
+        if self.fail:
+            raise ConductorError("cannot reach Conductor", retryable=True)
+        self.extended.append(self.now)
+
+    def get_task(self, task_id: str) -> Task | None:
+        return self.current
+
+
+def polled(**changes: Any) -> Task:
+    fields = {
+        "task_id": "t1",
+        "workflow_instance_id": "wf",
+        "poll_count": 1,
+        "retry_count": 0,
+        "worker_id": "w",
+        "status": "IN_PROGRESS",
+        "task_def_name": "slow",
+        "reference_task_name": "s",
+        "response_timeout_seconds": 10,
+    }
+    return Task(**(fields | changes))
+
+
+def keeper_with(api: FakeApi, stale: list[Task]) -> tuple[LeaseKeeper, threading.Event]:
+    keeper = LeaseKeeper(api, "w", clock=lambda: api.now, fraction=0.5, on_stale=stale.append)  # type: ignore[arg-type]
+    task, cancel = polled(), threading.Event()
+    api.current = task
+    keeper.track(task, attempt_snapshot(task), cancel)
+    return keeper, cancel
+
+
+def test_extends_every_half_response_timeout_and_keeps_a_current_attempt() -> None:
+    api, stale = FakeApi(), []
+    keeper, cancel = keeper_with(api, stale)
+    for now in (1.0, 4.9, 5.0, 9.9, 10.0, 12.0, 15.0):
+        api.now = now
+        keeper.tick()
+    assert api.extended == [5.0, 10.0, 15.0]
+    assert not cancel.is_set() and stale == []
+
+
+def test_transport_errors_do_not_cancel_and_the_next_tick_retries() -> None:
+    api, stale = FakeApi(), []
+    keeper, cancel = keeper_with(api, stale)
+    api.fail, api.now = True, 5.0
+    keeper.tick()
+    api.fail, api.now = False, 10.0
+    keeper.tick()
+    assert api.extended == [10.0] and not cancel.is_set()
+
+
+def test_a_redelivered_or_cancelled_task_cancels_the_attempt_once() -> None:
+    for current in (polled(poll_count=2, worker_id="other"), polled(status="CANCELED"), None):
+        api, stale = FakeApi(), []
+        keeper, cancel = keeper_with(api, stale)
+        api.current, api.now = current, 5.0
+        keeper.tick()
+        api.now = 10.0
+        keeper.tick()  # forgotten after the first detection: no second extension
+        assert cancel.is_set() and len(stale) == 1 and api.extended == [5.0]
+
+
+def test_tasks_without_a_response_timeout_cost_nothing() -> None:
+    api = FakeApi()
+    keeper = LeaseKeeper(api, "w", clock=lambda: api.now)  # type: ignore[arg-type]
+    task = polled(response_timeout_seconds=0)
+    keeper.track(task, attempt_snapshot(task), threading.Event())
+    api.now = 1e6
+    keeper.tick()
+    assert api.extended == []
