@@ -131,10 +131,16 @@ class _Effects:
     noop: NoopFn | None
 
 
-def _before_snapshot(record: DownloadRecord | None, directory: Path, full_rehash: bool) -> Snapshot:
-    if record is not None and record.entries and not full_rehash:
+def _before_snapshot(record: DownloadRecord | None, directory: Path, read_only: bool) -> Snapshot | None:
+    """Step 5: the digests the download recorded, else (writable tasks only) a hash of the files.
+
+    Read-only tasks need no before-snapshot: their pre guardrails walk the directory only if there are any.
+    ``full_rehash`` does not apply here: the recorded digests were computed from the very bytes written, it is
+    the stamps of the after-snapshot that a full re-hash distrusts.
+    """
+    if record is not None and record.entries:
         return record.entries
-    return snapshot_directory(directory)
+    return None if read_only else snapshot_directory(directory)
 
 
 def _publish(
@@ -181,11 +187,7 @@ def _run_phases(
     pinned = workspace.published_output(record.commit_id) if record is not None else workspace
     run.logs.append(f"downloaded {workspace.repository}@{pinned.ref}")
     run.checkpoint("the task body")
-    before = (
-        None
-        if spec.read_only and record is None
-        else _before_snapshot(record, directory, full_rehash and not spec.read_only)
-    )
+    before = _before_snapshot(record, directory, spec.read_only)
     outcome = invoke_workspace_task_body(run.task, directory, params, before=before, full_rehash=full_rehash)
     run.checkpoint("publication")
     if spec.read_only:

@@ -185,3 +185,25 @@ def test_configure_logging_json(monkeypatch: pytest.MonkeyPatch, restored_loggin
     record = json.loads(line)["record"]
     assert record["message"] == "careful" and record["level"]["name"] == "WARNING"
     assert record["extra"] == {"task": "build", "task_id": "t-9"}
+
+
+@pytest.mark.parametrize(
+    ("full_rehash", "hashed"), [(False, ["result.txt"]), (True, ["a.csv", "b.json", "result.txt"])]
+)
+def test_change_detection_hashes_only_what_the_body_touched(
+    recorder: Recorder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, full_rehash: bool, hashed: list[str]
+) -> None:
+    from perago import snapshot
+
+    calls: list[str] = []
+    real = snapshot.hash_file
+
+    def counting(path: Path) -> tuple[str, int]:
+        calls.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(snapshot, "hash_file", counting)
+    result = run(recorder, tmp_path, threading.Event(), full_rehash=full_rehash)
+    assert result.status == "COMPLETED"
+    assert recorder.staged[0].diff.added == ("out/result.txt",) and not recorder.staged[0].diff.changed
+    assert sorted(calls) == hashed  # the download's digests are the before-snapshot: nothing is read twice
