@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import threading
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ PINNED_MTIME_NS = 946_684_800 * 1_000_000_000
 """2000-01-01T00:00:00Z: the mtime given to downloaded files, so that any later write is visible."""
 
 _CHUNK = 1024 * 1024
+_LOCAL = threading.local()
 _PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 
 
@@ -146,11 +148,20 @@ def copy_and_hash(source: _Readable, sink: _Writable, chunk_size: int = _CHUNK) 
     return hasher.result()
 
 
+def _thread_buffer() -> tuple[bytearray, memoryview]:
+    """This thread's 1 MiB read buffer (allocated once: zeroing 1 MiB per small file would cost more than it)."""
+    pair: tuple[bytearray, memoryview] | None = getattr(_LOCAL, "buffer", None)
+    if pair is None:
+        buffer = bytearray(_CHUNK)
+        pair = (buffer, memoryview(buffer))
+        _LOCAL.buffer = pair
+    return pair
+
+
 def hash_file(path: Path) -> tuple[str, int]:
-    """SHA-256 hex digest and size of a file, read in 1 MiB chunks into one reused buffer."""
+    """SHA-256 hex digest and size of a file, read in 1 MiB chunks into a reused per-thread buffer."""
     digest = hashlib.sha256()
-    buffer = bytearray(_CHUNK)
-    view = memoryview(buffer)
+    buffer, view = _thread_buffer()
     size = 0
     with open(path, "rb", buffering=0) as handle:
         while n := handle.readinto(buffer):
@@ -240,15 +251,34 @@ def snapshot_directory(
                 result[rel] = reused
             else:
                 to_hash.append((rel, abs_path, st))
-    total = sum(st.st_size for _, _, st in to_hash)
-    threads = workers or os.cpu_count() or 1
-    if threads > 1 and len(to_hash) > 1 and total >= _PARALLEL_MIN_BYTES:
-        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="perago-hash") as pool:
-            entries = pool.map(lambda job: _hashed(job[1], job[2]), to_hash)
-            result.update((job[0], entry) for job, entry in zip(to_hash, entries, strict=True))
-    else:
-        result.update((rel, _hashed(abs_path, st)) for rel, abs_path, st in to_hash)
+    result.update(_hash_all(to_hash, workers or os.cpu_count() or 1))
     return dict(sorted(result.items()))
+
+
+def _hash_all(jobs: list[tuple[str, str, os.stat_result]], threads: int) -> list[tuple[str, Entry]]:
+    """Hash the files, on ``threads`` threads when there is enough to share.
+
+    Largest files first, each thread taking the next file when it is done: no per-file futures, and no thread
+    idles while another is left with the big ones.
+    """
+    total = sum(st.st_size for _, _, st in jobs)
+    if threads < 2 or len(jobs) < 2 or total < _PARALLEL_MIN_BYTES:
+        return [(rel, _hashed(abs_path, st)) for rel, abs_path, st in jobs]
+    queue = iter(sorted(jobs, key=lambda job: job[2].st_size, reverse=True))
+    lock = threading.Lock()
+
+    def drain() -> list[tuple[str, Entry]]:
+        done: list[tuple[str, Entry]] = []
+        while True:
+            with lock:
+                job = next(queue, None)
+            if job is None:
+                return done
+            done.append((job[0], _hashed(job[1], job[2])))
+
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="perago-hash") as pool:
+        parts = [pool.submit(drain) for _ in range(min(threads, len(jobs)))]
+        return [item for part in parts for item in part.result()]
 
 
 def diff_snapshots(before: Snapshot, after: Snapshot) -> SnapshotDiff:
