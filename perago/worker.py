@@ -4,7 +4,9 @@ Options override the environment (see ``perago/settings.py``). At start the work
 concurrency, endpoints without secrets), collects abandoned attempt directories, and optionally registers the task
 definitions (``--register``). SIGTERM/SIGINT stop polling at once and drain running attempts for
 ``--drain-timeout`` seconds; attempts still running then are failed retryably ("worker shutting down") so that
-Conductor reschedules them at once; exit 0. A second signal exits at once with status 130.
+Conductor reschedules them at once; exit 0. A second signal exits at once with status 130: running attempts are
+then neither reported nor cleaned up (Conductor retries them after their response timeout, the next worker's
+start-up GC removes their directories, and ``python -m perago janitor`` their staging branches).
 
 Errors a user can fix (bad module path, no tasks, unreachable server, refused credentials, bad settings) print one
 line on stderr and exit 2 — never a traceback.
