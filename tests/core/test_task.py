@@ -142,6 +142,19 @@ def test_canonical_bytes_vector() -> None:
             '{"params":{"a":[1,2.5,null,true],"é":"日本"},"task":"songs.build","version":3}',
             "cb64ff67e405f09e45a3d6dd2e39657a23896c320761d1ecfa006caabd28e606",
         ),
+        (
+            "t",
+            1,
+            {
+                "\uff61": 1,
+                "\U0001f600": 2,
+                "f": [1e16, 1e-05, 0.1 + 0.2, -0.0, 123456789012345678901234567890],
+                "c": "\x1f\x7f\u2028\b",
+            },
+            '{"params":{"c":"\\u001f\x7f\u2028\\b","f":[1e+16,1e-05,0.30000000000000004,-0.0,'
+            '123456789012345678901234567890],"\uff61":1,"\U0001f600":2},"task":"t","version":1}',
+            "546f81f9ec8c5acfc24f1e3e312444f7bb05b2db20d42ac3e31b03d84ffe3666",
+        ),
     ],
 )
 def test_call_identity_vectors(name: str, version: int, params: dict[str, Any], raw: str, digest: str) -> None:
@@ -158,3 +171,8 @@ def test_call_identity_is_order_independent_and_sensitive() -> None:
 def test_nan_is_refused() -> None:
     with pytest.raises(ValueError):
         canonical_json({"x": float("nan")})
+
+
+def test_lone_surrogates_are_refused() -> None:
+    with pytest.raises(ValueError):
+        canonical_json({"x": "\ud800"})
