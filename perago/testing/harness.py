@@ -153,8 +153,9 @@ class TaskEnvironment:
 
         settings = repo.settings(workspace_root=self.workspace_root)
         before = repo.commit(workspace.ref)["id"]
-        callbacks = LakeFSWorkspaceStore.from_settings(settings).callbacks()
-        result = self._attempt(params, workspace, dict(callbacks))
+        # No Conductor here: the harness's attempt is always the current one, so its fence always passes.
+        callbacks = {**LakeFSWorkspaceStore.from_settings(settings).callbacks(), "load_current_attempt": _always_current}
+        result = self._attempt(params, workspace, callbacks)
         changes = commit = None
         if result.status == COMPLETED:
             ref = result.output_data["workspace"]["ref"]
@@ -191,6 +192,10 @@ class TaskEnvironment:
             workspace=workspace,
             **extra,
         )
+
+
+def _always_current(attempt: AttemptSnapshot) -> AttemptSnapshot:
+    return attempt
 
 
 def _callbacks(store: LocalDirectoryStore) -> dict[str, Any]:

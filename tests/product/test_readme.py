@@ -85,6 +85,7 @@ class Shell:
 
     def _credentials(self) -> dict[str, str]:
         return {
+            "LAKECTL_SERVER_ENDPOINT_URL": self.lakefs.endpoint,
             "LAKECTL_CREDENTIALS_ACCESS_KEY_ID": self.lakefs.access_key_id,
             "LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY": self.lakefs.secret_access_key,
         }
@@ -95,7 +96,9 @@ class Shell:
         return text
 
     def run_line(self, line: str) -> None:
-        command, _, comment = line.partition("  #")
+        parts = re.match(r"^(.*?)(?:\s#(.*))?$", line)
+        assert parts is not None
+        command, comment = parts.group(1), parts.group(2) or ""
         words = shlex.split(self.substitute(command))
         if not words:
             return
