@@ -142,10 +142,11 @@ def test_attempt_log_lines_are_bound_to_the_attempt(
 
 @pytest.fixture
 def restored_logging() -> Iterator[None]:
+    original = sys.stderr  # taken before the test swaps it: loguru's default sink goes back to the real one
     yield
     logger.remove()
     logger.configure(extra={})
-    logger.add(sys.stderr)
+    logger.add(original)
     logger.disable("perago")
 
 
