@@ -154,7 +154,10 @@ class TaskEnvironment:
         settings = repo.settings(workspace_root=self.workspace_root)
         before = repo.commit(workspace.ref)["id"]
         # No Conductor here: the harness's attempt is always the current one, so its fence always passes.
-        callbacks = {**LakeFSWorkspaceStore.from_settings(settings).callbacks(), "load_current_attempt": _always_current}
+        callbacks = {
+            **LakeFSWorkspaceStore.from_settings(settings).callbacks(),
+            "load_current_attempt": _always_current,
+        }
         result = self._attempt(params, workspace, callbacks)
         changes = commit = None
         if result.status == COMPLETED:

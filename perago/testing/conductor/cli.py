@@ -37,9 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         emulator.start()
     except OSError as exc:
-        print(
-            f"conductor emulator: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr
-        )
+        print(f"conductor emulator: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 1
     logger.remove()
     logger.add(sys.stderr, level=args.log_level)

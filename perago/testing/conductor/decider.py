@@ -58,10 +58,7 @@ class Decider:
         """End the workflow because ``failed`` failed for good (TIMED_OUT when it timed out)."""
         status = "TIMED_OUT" if failed.status == "TIMED_OUT" else "FAILED"
         self.set_output(workflow, failed)
-        reason = (
-            f"Task {failed.task_id} failed with status: {status} and reason: "
-            f"'{failed.reason_for_incompletion}'"
-        )
+        reason = f"Task {failed.task_id} failed with status: {status} and reason: '{failed.reason_for_incompletion}'"
         self.finish(workflow, status, reason)
 
     def _sequence(self, workflow: WorkflowRecord, workflow_tasks: list[dict[str, Any]]) -> Progress:
@@ -110,9 +107,7 @@ class Decider:
             self._end(join_task, "COMPLETED")
         return _DONE
 
-    def _join_output(
-        self, workflow: WorkflowRecord, fork: dict[str, Any], join: dict[str, Any]
-    ) -> dict[str, Any]:
+    def _join_output(self, workflow: WorkflowRecord, fork: dict[str, Any], join: dict[str, Any]) -> dict[str, Any]:
         join_on = join.get("joinOn") or [
             branch[-1]["taskReferenceName"] for branch in fork.get("forkTasks") or [] if branch
         ]
@@ -279,7 +274,5 @@ class Decider:
         if status != "COMPLETED":  # Conductor lists FAILED / FAILED_WITH_TERMINAL_ERROR tasks only
             failed = [t for t in workflow.tasks if t.status in ("FAILED", "FAILED_WITH_TERMINAL_ERROR")]
             workflow.failed_reference_task_names = sorted({t.reference_task_name for t in failed})
-            workflow.failed_task_names = sorted(
-                {str(t.workflow_task.get("name", t.task_type)) for t in failed}
-            )
+            workflow.failed_task_names = sorted({str(t.workflow_task.get("name", t.task_type)) for t in failed})
         self.notify()  # wake ConductorEmulator.wait_for_workflow

@@ -41,8 +41,7 @@ def normalize_task_def(raw: Any, now_ms: int) -> dict[str, Any]:
     timeout, response_timeout = task_def["timeoutSeconds"], task_def["responseTimeoutSeconds"]
     if timeout > 0 and response_timeout > timeout:
         raise invalid(
-            f"TaskDef: {name} responseTimeoutSeconds: {response_timeout} must be less than "
-            f"timeoutSeconds: {timeout}"
+            f"TaskDef: {name} responseTimeoutSeconds: {response_timeout} must be less than timeoutSeconds: {timeout}"
         )
     if task_def["retryCount"] < 0:
         raise invalid(f"TaskDef: {name} retryCount: {task_def['retryCount']} must be >= 0")

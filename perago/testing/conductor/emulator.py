@@ -68,9 +68,7 @@ class ConductorEmulator:
         if isinstance(self.clock, ManualClock):
             self.clock.on_advance(self.sweep)
         else:
-            self._threads.append(
-                threading.Thread(target=self._sweep_loop, name="conductor-sweeper", daemon=True)
-            )
+            self._threads.append(threading.Thread(target=self._sweep_loop, name="conductor-sweeper", daemon=True))
         for thread in self._threads:
             thread.start()
         logger.debug("conductor emulator serving at {}", self.url)

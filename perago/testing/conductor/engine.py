@@ -96,17 +96,14 @@ class Engine:
             inline = workflow_task.get("taskDefinition")
             registered = self.definitions.task_def(workflow_task["name"])
             if inline:
-                workflow_task["taskDefinition"] = normalize_task_def(
-                    {"name": workflow_task["name"], **inline}, now_ms
-                )
+                workflow_task["taskDefinition"] = normalize_task_def({"name": workflow_task["name"], **inline}, now_ms)
             elif registered is not None:
                 workflow_task["taskDefinition"] = copy.deepcopy(registered)
             else:
                 missing.add(workflow_task["name"])
         if missing:
             raise invalid(
-                "Cannot find the task definitions for the following tasks used in workflow: "
-                f"{sorted(missing)}"
+                f"Cannot find the task definitions for the following tasks used in workflow: {sorted(missing)}"
             )
         return definition
 
@@ -181,9 +178,7 @@ class Engine:
                     return [task.to_json() for task in tasks]
                 self.changed.wait(remaining)
 
-    def _take(
-        self, task_type: str, worker_id: str | None, domain: str | None, count: int
-    ) -> list[TaskRecord]:
+    def _take(self, task_type: str, worker_id: str | None, domain: str | None, count: int) -> list[TaskRecord]:
         task_def = self.definitions.task_def(task_type) or {}
         limit = int(task_def.get("concurrentExecLimit") or 0)
         if limit > 0:
@@ -223,8 +218,7 @@ class Engine:
         status = result.get("status")
         if status not in _RESULT_STATUSES:
             raise invalid(
-                f"TaskResult for task {task.task_id}: status must be one of {sorted(_RESULT_STATUSES)}, "
-                f"got {status!r}"
+                f"TaskResult for task {task.task_id}: status must be one of {sorted(_RESULT_STATUSES)}, got {status!r}"
             )
         self._add_logs(task.task_id, result.get("logs") or [])
         task.worker_id = result.get("workerId")

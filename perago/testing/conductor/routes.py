@@ -88,9 +88,7 @@ def _ok(value: Any) -> Response:
 
 def _poll(engine: Engine, request: Request) -> Response:
     # Conductor's single poll is a batch poll of one with a 100 ms long poll
-    tasks = engine.poll(
-        request.params["type"], request.query.get("workerid"), request.query.get("domain"), 1, 100
-    )
+    tasks = engine.poll(request.params["type"], request.query.get("workerid"), request.query.get("domain"), 1, 100)
     return _ok(tasks[0]) if tasks else NO_CONTENT
 
 
@@ -98,9 +96,7 @@ def _batch_poll(engine: Engine, request: Request) -> Response:
     count = request.int_arg("count", 1) or 1
     timeout = request.int_arg("timeout", 100) or 0
     return _ok(
-        engine.poll(
-            request.params["type"], request.query.get("workerid"), request.query.get("domain"), count, timeout
-        )
+        engine.poll(request.params["type"], request.query.get("workerid"), request.query.get("domain"), count, timeout)
     )
 
 
@@ -193,9 +189,7 @@ def _delete_task_def(engine: Engine, request: Request) -> Response:
 _SEGMENT = "(?P<{}>[^/]+)"
 
 
-def _route(
-    method: str, template: str, name: str, handler: Handler
-) -> tuple[str, re.Pattern[str], str, Handler]:
+def _route(method: str, template: str, name: str, handler: Handler) -> tuple[str, re.Pattern[str], str, Handler]:
     pattern = re.sub(r"\{(\w+)\}", lambda m: _SEGMENT.format(m.group(1)), template)
     return method, re.compile(f"^{pattern}$"), name, handler
 
@@ -237,9 +231,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str, Handler]] = [
     _route("DELETE", "/metadata/taskdefs/{name}", "delete_task_def", _delete_task_def),
     _route("POST", "/metadata/workflow", "register_workflow_def", _register_workflow_def),
     _route("PUT", "/metadata/workflow", "update_workflow_defs", _update_workflow_defs),
-    _route(
-        "GET", "/metadata/workflow", "get_workflow_defs", lambda e, r: _ok(e.definitions.all_workflow_defs())
-    ),
+    _route("GET", "/metadata/workflow", "get_workflow_defs", lambda e, r: _ok(e.definitions.all_workflow_defs())),
     _route("GET", "/metadata/workflow/{name}", "get_workflow_def", _get_workflow_def),
     _route("DELETE", "/metadata/workflow/{name}/{version}", "delete_workflow_def", _delete_workflow_def),
 ]

@@ -91,9 +91,7 @@ class Conductor:
         return workflow
 
 
-def simple(
-    name: str, reference: str, inputs: dict[str, Any] | None = None, *, optional: bool = False
-) -> WorkflowTask:
+def simple(name: str, reference: str, inputs: dict[str, Any] | None = None, *, optional: bool = False) -> WorkflowTask:
     return WorkflowTask(
         name=name,
         task_reference_name=reference,

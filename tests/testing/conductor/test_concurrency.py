@@ -39,8 +39,7 @@ def test_parallel_workers_deliver_each_task_once(conductor):
     seen: Counter = Counter()
     lock, done = threading.Lock(), threading.Event()
     workers = [
-        threading.Thread(target=_worker, args=(conductor.emulator.url, f"w{i}", seen, lock, done))
-        for i in range(4)
+        threading.Thread(target=_worker, args=(conductor.emulator.url, f"w{i}", seen, lock, done)) for i in range(4)
     ]
     for worker in workers:
         worker.start()

@@ -31,9 +31,7 @@ def test_task_handler_worker_completes_workflows(conductor):
         ],
         output={"result": "${d2.output.doubled}"},
     )
-    worker = Worker(
-        "double", handler_workers.double, poll_interval=10, worker_id="handler-test", thread_count=2
-    )
+    worker = Worker("double", handler_workers.double, poll_interval=10, worker_id="handler-test", thread_count=2)
     handler = TaskHandler(
         workers=[worker],
         configuration=conductor.configuration,
@@ -43,9 +41,7 @@ def test_task_handler_worker_completes_workflows(conductor):
     handler.start_processes()
     try:
         workflow_ids = [conductor.start("doubling", {"value": n}) for n in (1, 2, 3)]
-        statuses = {
-            wid: conductor.emulator.wait_for_workflow(wid, timeout=30)["status"] for wid in workflow_ids
-        }
+        statuses = {wid: conductor.emulator.wait_for_workflow(wid, timeout=30)["status"] for wid in workflow_ids}
     finally:
         handler.stop_processes()
         processes = [*handler.task_runner_processes, handler.logger_process]

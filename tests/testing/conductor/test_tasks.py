@@ -52,9 +52,7 @@ def test_long_poll_wakes_up_when_a_task_is_scheduled(conductor):
     got: list[Task] = []
 
     def poll() -> None:
-        got.extend(
-            conductor.tasks.batch_poll_tasks("work", worker_id="w", count=1, timeout_in_millisecond=5000)
-        )
+        got.extend(conductor.tasks.batch_poll_tasks("work", worker_id="w", count=1, timeout_in_millisecond=5000))
 
     poller = threading.Thread(target=poll)
     poller.start()
@@ -190,13 +188,8 @@ def test_updates_to_finished_tasks_are_ignored_with_200(conductor):
     task = conductor.poll_one("work")
     conductor.complete(task, {"first": True})
 
-    assert (
-        conductor.tasks.update_task(conductor.result(task, "FAILED", reason_for_incompletion="late"))
-        == task.task_id
-    )
-    assert (
-        conductor.task_api.update_task_v2(conductor.result(task, "COMPLETED", output_data={"x": 1})) is None
-    )
+    assert conductor.tasks.update_task(conductor.result(task, "FAILED", reason_for_incompletion="late")) == task.task_id
+    assert conductor.task_api.update_task_v2(conductor.result(task, "COMPLETED", output_data={"x": 1})) is None
 
     again = conductor.tasks.get_task(task.task_id)
     assert (again.status, again.output_data) == ("COMPLETED", {"first": True})
@@ -236,9 +229,7 @@ def test_update_replaces_output_reason_and_worker_like_conductor(manual):
     manual.chain("wf", "work")
     manual.start("wf", {"value": 1})
     task = manual.poll_one("work", worker_id="w-1")
-    manual.tasks.update_task(
-        manual.result(task, "IN_PROGRESS", output_data={"step": 1}, callback_after_seconds=1)
-    )
+    manual.tasks.update_task(manual.result(task, "IN_PROGRESS", output_data={"step": 1}, callback_after_seconds=1))
     manual.clock.advance(1)
     again = manual.poll_one("work", worker_id="w-2")
     result = manual.result(again, "COMPLETED")
@@ -253,9 +244,7 @@ def test_invalid_result_status_is_400(conductor):
     conductor.chain("wf", "work")
     conductor.start("wf", {"value": 1})
     task = conductor.poll_one("work")
-    body = json.dumps(
-        {"taskId": task.task_id, "workflowInstanceId": task.workflow_instance_id, "status": "SKIPPED"}
-    )
+    body = json.dumps({"taskId": task.task_id, "workflowInstanceId": task.workflow_instance_id, "status": "SKIPPED"})
     request = urllib.request.Request(
         conductor.emulator.url + "/tasks", data=body.encode(), headers={"Content-Type": "application/json"}
     )

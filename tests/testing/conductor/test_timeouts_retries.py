@@ -91,9 +91,7 @@ def test_terminal_error_is_not_retried(manual):
     [("FIXED", 1, [4, 4, 4]), ("EXPONENTIAL_BACKOFF", 1, [4, 8, 16]), ("LINEAR_BACKOFF", 2, [8, 16, 24])],
 )
 def test_retry_delay_follows_retry_logic(manual, logic, scale, delays):
-    manual.chain(
-        "wf", "work", retry_count=3, retry_delay_seconds=4, retry_logic=logic, backoff_scale_factor=scale
-    )
+    manual.chain("wf", "work", retry_count=3, retry_delay_seconds=4, retry_logic=logic, backoff_scale_factor=scale)
     workflow_id = manual.start("wf", {"value": 1})
     manual.fail(manual.poll_one("work"))
     for delay in delays:
@@ -221,19 +219,14 @@ def test_failed_workflow_reason_and_output_come_from_the_failed_task(manual):
         manual.result(task, "FAILED", reason_for_incompletion="disk full", output_data={"partial": 3})
     )
     workflow = manual.workflow(workflow_id)
-    assert (
-        workflow.reason_for_incompletion
-        == f"Task {task.task_id} failed with status: FAILED and reason: 'disk full'"
-    )
+    assert workflow.reason_for_incompletion == f"Task {task.task_id} failed with status: FAILED and reason: 'disk full'"
     assert workflow.output == {"partial": 3}
 
 
 def test_retry_reevaluates_inputs_over_the_failed_attempt(manual, make_simple):
     manual.task_def("first")
     manual.task_def("second", retry_count=1, retry_delay_seconds=0)
-    manual.workflow_def(
-        "wf", [make_simple("first", "f"), make_simple("second", "s", {"from_first": "${f.output.v}"})]
-    )
+    manual.workflow_def("wf", [make_simple("first", "f"), make_simple("second", "s", {"from_first": "${f.output.v}"})])
     workflow_id = manual.start("wf")
     manual.complete(manual.poll_one("first"), {"v": 1})
     second = manual.poll_one("second")

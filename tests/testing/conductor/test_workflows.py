@@ -38,9 +38,7 @@ def test_start_by_request_with_version_and_task_to_domain(conductor, make_simple
     conductor.workflow_def("versioned", [make_simple("step", "s")], version=1)
     conductor.workflow_def("versioned", [make_simple("step", "s"), make_simple("step", "t")], version=2)
 
-    request = StartWorkflowRequest(
-        name="versioned", version=1, input={"k": 1}, task_to_domain={"step": "blue"}
-    )
+    request = StartWorkflowRequest(name="versioned", version=1, input={"k": 1}, task_to_domain={"step": "blue"})
     workflow_id = conductor.workflows.start_workflow(request)
 
     workflow = conductor.workflow(workflow_id)
@@ -64,9 +62,7 @@ def test_sequence_with_expressions_and_output_parameters(conductor, make_simple)
     conductor.workflow_def(
         "chain",
         [
-            make_simple(
-                "produce", "p", {"user": "${workflow.input.user.name}", "first": "${workflow.input.ids[0]}"}
-            ),
+            make_simple("produce", "p", {"user": "${workflow.input.user.name}", "first": "${workflow.input.ids[0]}"}),
             make_simple(
                 "consume",
                 "c",
