@@ -14,9 +14,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+LINTED := perago tests examples $(wildcard bench)
+
 lint: $(STAMP)
-	$(BIN)/ruff check perago tests examples bench
-	$(BIN)/ruff format --check perago tests examples bench
+	$(BIN)/ruff check --no-cache $(LINTED)
+	$(BIN)/ruff format --no-cache --check $(LINTED)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict perago

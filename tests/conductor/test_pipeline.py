@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from perago.lakefs.store import LakeFSWorkspaceStore
-from perago.testing.lakefs import LakeFSEmulator
 
 from perago.conductor import Worker
 from perago.conductor.registration import register_task_definitions
+from perago.lakefs.store import LakeFSWorkspaceStore
 from perago.settings import PeragoSettings
 from perago.testing.conductor import ConductorEmulator
+from perago.testing.lakefs import LakeFSEmulator
 from tests.conductor.helpers import http, register_workflow, start, wait_until
 from tests.conductor.ws_tasks import PIPELINE, RAW, build, report, validate
 

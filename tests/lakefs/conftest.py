@@ -7,6 +7,7 @@ import json
 import os
 import urllib.parse
 import urllib.request
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,9 +74,15 @@ class Lake:
         return WorkspaceInput(repository=REPO, branch="main", ref_type=ref_type, ref=ref)  # type: ignore[arg-type]
 
 
-@pytest.fixture(params=["presign", "api"])
+@pytest.fixture(params=["presign", "api", "s3"])
 def lake(request: pytest.FixtureRequest) -> Iterator[Lake]:
-    with LakeFSEmulator(presign=request.param == "presign") as emu:
+    """The store against the emulator: presigned transfers, API-streamed transfers, and S3 (moto) presigned."""
+    if request.param == "s3":
+        endpoint = request.getfixturevalue("moto_s3_endpoint")
+        emulator = LakeFSEmulator(blockstore="s3", s3_endpoint=endpoint, s3_bucket=f"lake-{uuid.uuid4().hex[:10]}")
+    else:
+        emulator = LakeFSEmulator(presign=request.param == "presign")
+    with emulator as emu:
         emu.create_repository(REPO)
         settings = PeragoSettings(
             lakefs_endpoint=emu.endpoint,

@@ -6,6 +6,19 @@ import os
 import threading
 import uuid
 from pathlib import Path
+from typing import Protocol
+
+
+class Blobs(Protocol):
+    """What the emulator needs of a blockstore (memory/directory here, S3 in ``s3.py``)."""
+
+    def new_address(self, namespace: str) -> str: ...
+
+    def put(self, address: str, data: bytes) -> None: ...
+
+    def get(self, address: str) -> bytes: ...
+
+    def exists(self, address: str) -> bool: ...
 
 
 class BlobStore:
@@ -18,8 +31,7 @@ class BlobStore:
         if directory is not None:
             directory.mkdir(parents=True, exist_ok=True)
 
-    @staticmethod
-    def new_address(namespace: str) -> str:
+    def new_address(self, namespace: str) -> str:
         return f"{namespace.rstrip('/')}/data/{uuid.uuid4().hex}"
 
     def _path(self, address: str) -> Path:

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
-from perago.testing.lakefs.blobs import BlobStore
+from perago.testing.lakefs.blobs import Blobs, BlobStore
 from perago.testing.lakefs.calls import Call, Reply
 from perago.testing.lakefs.presign import Presigner
 from perago.testing.lakefs.routes import LakeFSApi
@@ -26,9 +26,10 @@ class LakeFSEmulator:
     """A lakeFS API server (``/api/v1``) on a loopback port, started in-process.
 
     ``lakefs_sdk``, the high-level ``lakefs`` package and ``lakefs-spec`` work against it unchanged. Storage is in
-    memory by default; with ``storage_dir`` blobs live in that directory and the repositories are saved there when
-    the emulator stops, so a restarted emulator continues where it was. Presigned URLs (when ``presign`` is on for a
-    repository) are HMAC-signed by the emulator and served by it.
+    memory by default (``blockstore="s3"`` keeps blobs in a real S3 endpoint such as moto's server, with presigned
+    URLs pointing at it, as lakeFS on S3 does); with ``storage_dir`` blobs live in that directory and the
+    repositories are saved there when the emulator stops, so a restarted emulator continues where it was. Presigned
+    URLs (when ``presign`` is on for a repository) are HMAC-signed by the emulator and served by it.
     """
 
     def __init__(
@@ -40,13 +41,25 @@ class LakeFSEmulator:
         storage_dir: Path | None = None,
         presign: bool = True,
         clock: Callable[[], float] = time.time,
+        blockstore: Literal["memory", "s3"] = "memory",
+        s3_endpoint: str | None = None,
+        s3_bucket: str = "lakefs-emulator",
     ) -> None:
         self.access_key_id = access_key_id
         self.secret_access_key = secret_access_key
         self._host, self._port = host, port
         self._storage_dir = storage_dir
         self.presigner = Presigner(secret_access_key, clock)
-        self.api = LakeFSApi(BlobStore(storage_dir / "blobs" if storage_dir else None), self.presigner, presign)
+        blobs: Blobs
+        if blockstore == "s3":
+            if not s3_endpoint:
+                raise ValueError("blockstore='s3' needs s3_endpoint (e.g. a moto server's URL)")
+            from perago.testing.lakefs.s3 import S3BlobStore
+
+            blobs = S3BlobStore(s3_endpoint, s3_bucket)
+        else:
+            blobs = BlobStore(storage_dir / "blobs" if storage_dir else None)
+        self.api = LakeFSApi(blobs, self.presigner, presign)
         self.latency: dict[str, float] = {}
         self._faults: dict[str, list[Any]] = {}
         self._lock = threading.Lock()

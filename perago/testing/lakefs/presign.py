@@ -21,6 +21,10 @@ class Presigner:
         self._clock = clock
         self.base_url = ""
 
+    def now(self) -> float:
+        """The emulator's clock."""
+        return self._clock()
+
     def _signature(self, address: str, expires: int, method: str) -> str:
         message = f"{method}\n{address}\n{expires}".encode()
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()

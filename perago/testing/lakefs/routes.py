@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from perago.testing.lakefs.blobs import BlobStore
+from perago.testing.lakefs.blobs import Blobs
 from perago.testing.lakefs.calls import Call, Reply, paginate
 from perago.testing.lakefs.merge import cherry_pick_tree, diff_trees, merge, revert_tree
 from perago.testing.lakefs.objects import ObjectOps
@@ -25,7 +25,7 @@ VERSION = "1.84.0"
 class LakeFSApi(ObjectOps):
     """The emulator's state and operations."""
 
-    def __init__(self, blobs: BlobStore, presigner: Presigner, presign_default: bool) -> None:
+    def __init__(self, blobs: Blobs, presigner: Presigner, presign_default: bool) -> None:
         self.blobs = blobs
         self.presigner = presigner
         self.presign_default = presign_default
@@ -51,8 +51,7 @@ class LakeFSApi(ObjectOps):
         if call.flag("user_metadata", True):
             out["metadata"] = dict(entry.metadata)
         if call.flag("presign") and repo.presign:
-            url, expiry = self.presigner.sign(entry.address)
-            out["physical_address"], out["physical_address_expiry"] = url, expiry
+            out["physical_address"], out["physical_address_expiry"] = self.sign(entry.address)
         return out
 
     def lookup(self, repo: Repository, ref: str, path: str) -> Entry:
@@ -62,21 +61,30 @@ class LakeFSApi(ObjectOps):
         return entry
 
     def store(self, repo: Repository, data: bytes, metadata: dict[str, str], content_type: str) -> Entry:
-        address = BlobStore.new_address(repo.storage_namespace)
+        address = self.blobs.new_address(repo.storage_namespace)
         self.blobs.put(address, data)
         meta = tuple(sorted(metadata.items()))
         return Entry(address, len(data), hashlib.md5(data).hexdigest(), int(time.time()), meta, content_type)
 
+    def sign(self, address: str, upload: bool = False) -> tuple[str, int]:
+        """A presigned URL for a blob: the S3 endpoint's own in S3 mode, else one the emulator serves."""
+        presign = getattr(self.blobs, "presign", None)
+        if presign is not None:
+            result: tuple[str, int] = presign(address, upload, self.presigner.now())
+            return result
+        return self.presigner.sign(address, upload=upload)
+
     # -- config ---------------------------------------------------------------------------------------------------
     def storage_config(self) -> dict[str, Any]:
+        kind = "s3" if hasattr(self.blobs, "presign") else "mem"
         return {
-            "blockstore_type": "mem",
-            "blockstore_namespace_example": "mem://example-bucket/",
-            "blockstore_namespace_ValidityRegex": "^mem://",
+            "blockstore_type": kind,
+            "blockstore_namespace_example": f"{kind}://example-bucket/",
+            "blockstore_namespace_ValidityRegex": f"^{kind}://",
             "pre_sign_support": self.presign_default,
             "pre_sign_support_ui": self.presign_default,
             "import_support": False,
-            "import_validity_regex": "^mem://",
+            "import_validity_regex": f"^{kind}://",
             "pre_sign_multipart_upload": False,
         }
 

@@ -192,3 +192,24 @@ def test_fault_injection(emu: LakeFSEmulator, sdk: LakeFSClient) -> None:
     assert emu.request_count("getBranch") == 3
     with pytest.raises(ValueError, match="unknown lakeFS operationId"):
         emu.inject_fault("noSuchOperation")
+
+
+def test_s3_mode_presigns_against_the_s3_endpoint(s3_lakefs_emulator: LakeFSEmulator, moto_s3_endpoint: str) -> None:
+    from lakefs_sdk import Configuration, StagingMetadata
+
+    emu = s3_lakefs_emulator
+    conf = Configuration(host=f"{emu.endpoint}/api/v1", username=emu.access_key_id, password=emu.secret_access_key)
+    sdk = LakeFSClient(conf)
+    assert sdk.config_api.get_config().storage_config.blockstore_type == "s3"
+    emu.create_repository("songs")
+    stats = sdk.objects_api.upload_object("songs", "main", "a.txt", content=b"in s3")
+    assert stats.physical_address.startswith("s3://")
+    url = sdk.objects_api.stat_object("songs", "main", "a.txt", presign=True).physical_address
+    assert url.startswith(moto_s3_endpoint) and urllib3.request("GET", url).data == b"in s3"
+    location = sdk.staging_api.get_physical_address("songs", "main", "b.txt", presign=True)
+    assert location.presigned_url.startswith(moto_s3_endpoint)
+    assert urllib3.request("PUT", location.presigned_url, body=b"direct").status == 200
+    sdk.staging_api.link_physical_address(
+        "songs", "main", "b.txt", StagingMetadata(staging=location, checksum="c", size_bytes=6)
+    )
+    assert sdk.objects_api.get_object("songs", "main", "b.txt") == b"direct"
