@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -116,4 +117,46 @@ def test_attempts_through_the_runtime(lake: Lake, tmp_path: Path, definition: ob
     else:
         assert out["ref"] == seed
     assert [b for b in lake.branches() if b.startswith("perago-stg-")] == []
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("failure", ["conflict", "fence"])
+def test_staging_branch_is_removed_after_a_failed_publication(lake: Lake, tmp_path: Path, failure: str) -> None:
+    lake.put({"out.txt": b"base"})
+    attempt = AttemptSnapshot(task_id="t-7", workflow_id="wf-7", poll_count=1, retry_count=0, worker_id="w")
+    callbacks = dict(lake.store.callbacks())
+    stage = callbacks["stage_workspace"]
+    fences: list[int] = []
+
+    def stage_then_race(request: object) -> object:
+        staged = stage(request)
+        lake.put({"out.txt": b"someone else"}, message="concurrent writer")  # makes the merge conflict
+        return staged
+
+    def load_current(current: AttemptSnapshot) -> AttemptSnapshot:
+        fences.append(1)
+        stale = failure == "fence" and len(fences) == 2
+        return dataclasses.replace(current, poll_count=2) if stale else current
+
+    if failure == "conflict":
+        callbacks["stage_workspace"] = stage_then_race
+    result = run_workspace_task_attempt(
+        edit,
+        {
+            "workspace": {"repository": REPO, "branch": "main", "ref_type": "branch", "ref": "main"},
+            "params": {"mode": "write"},
+        },
+        attempt,
+        tmp_path,
+        **callbacks,
+        load_current_attempt=load_current,
+        owner_worker_id="w",
+        execution_id="exec-7",
+        failure_reason_max_length=500,
+    )
+    assert result.status == "FAILED"
+    expected = "PublishConflictError" if failure == "conflict" else "StaleAttemptError"
+    assert result.reason_for_incompletion.startswith(expected), result.reason_for_incompletion
+    assert [b for b in lake.branches() if b.startswith("perago-stg-")] == []
+    assert not [c for c in lake.log() if len(c["parents"]) == 2]
     assert list(tmp_path.iterdir()) == []
