@@ -56,10 +56,11 @@ def format_commits(repository: str, branch: str, commits: list[Any]) -> list[str
     """The commit log with the perago metadata of each merge."""
     lines = [f"lakeFS log of {repository}/{branch} (newest first):"]
     for commit in commits:
-        kind = "merge " if len(commit.get("parents", [])) > 1 else "commit"
-        lines.append(f"  {kind} {commit['id'][:12]}  {commit.get('message', '')}")
-        metadata = commit.get("metadata") or {}
-        lines += [f"      {key} = {metadata[key]}" for key in sorted(metadata) if key.startswith("perago.")]
+        merge = len(commit.get("parents", [])) > 1
+        lines.append(f"  {'merge ' if merge else 'commit'} {commit['id'][:12]}  {commit.get('message', '')}")
+        if merge:  # staging commits carry the same metadata: show it once, on the merge that published
+            metadata = commit.get("metadata") or {}
+            lines += [f"      {key} = {metadata[key]}" for key in sorted(metadata) if key.startswith("perago.")]
     return lines
 
 
