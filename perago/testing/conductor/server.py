@@ -7,7 +7,7 @@ import json
 import socket
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -18,6 +18,7 @@ from perago.testing.conductor.engine import Engine
 from perago.testing.conductor.errors import ApiError, not_found
 from perago.testing.conductor.routes import Request, Response, match
 from perago.testing.conductor.traffic import Traffic
+from perago.testing.httpbase import LoopbackHandler
 
 API_PREFIX = "/api"
 
@@ -65,27 +66,10 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         logger.opt(exception=error).warning("emulator: connection from {} failed", client_address)
 
 
-class EmulatorHandler(BaseHTTPRequestHandler):
+class EmulatorHandler(LoopbackHandler):
     """Routes ``/api/...`` requests to the engine and writes JSON/text responses."""
 
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
     server: EmulatorHTTPServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence the per-request stderr lines of ``BaseHTTPRequestHandler``."""
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_PUT(self) -> None:
-        self._dispatch("PUT")
-
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
 
     def _dispatch(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)

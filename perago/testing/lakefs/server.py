@@ -8,9 +8,9 @@ import re
 import socket
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 
+from perago.testing.httpbase import LoopbackHandler
 from perago.testing.lakefs.calls import Call, Reply
 from perago.testing.lakefs.presign import PRESIGNED_PATH
 from perago.testing.lakefs.state import ApiError
@@ -82,15 +82,10 @@ def route(method: str, path: str) -> tuple[str, dict[str, str]] | None:
     return None
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(LoopbackHandler):
     """One HTTP/1.1 keep-alive connection to the emulator."""
 
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
     emulator: LakeFSEmulator
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -173,18 +168,3 @@ class Handler(BaseHTTPRequestHandler):
         if found is not None:
             self.emulator.remember(found[0], reply)
         self._send(reply, head_only=method == "HEAD")
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_HEAD(self) -> None:
-        self._dispatch("HEAD")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_PUT(self) -> None:
-        self._dispatch("PUT")
-
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
