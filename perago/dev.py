@@ -110,6 +110,7 @@ def _prepare(args: argparse.Namespace, stack: contextlib.ExitStack) -> _Demo:
     endpoints, emulator = start_servers(stack, args.conductor_url, args.lakefs_endpoint, _lakefs_credentials())
     demo = _Demo(endpoints, args.workflow or sorted(pipeline.BRANCHES))
     _print_endpoints(endpoints, args.repository)
+    pipeline.check_reachable(endpoints)
     commit = pipeline.seed(stack_module, endpoints, args.repository, args.storage_namespace, emulator)
     print(f"repository {args.repository}: sample data at main {commit[:12]}")
     demo.branches = pipeline.branch_names(demo.names, unique=real)
@@ -163,7 +164,11 @@ def _keep_running(endpoints: Endpoints, repository: str) -> None:
     _print_endpoints(endpoints, repository)
     print(f"  lakeFS secret access key: {endpoints.secret_access_key}")
     with contextlib.suppress(KeyboardInterrupt):
-        threading.Event().wait()
+        _wait_forever()
+
+
+def _wait_forever() -> None:
+    threading.Event().wait()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -70,3 +70,9 @@ def start_workflow(conductor_url: str, name: str, payload: dict[str, Any]) -> st
     """Start workflow ``name`` (latest version) with ``payload``; return its id."""
     workflow_id = call_json("POST", f"{conductor_url}/workflow/{name}", payload)
     return str(workflow_id)
+
+
+def check_reachable(endpoints: Endpoints) -> None:
+    """Fail with one clear line when Conductor or lakeFS does not answer (before any real work starts)."""
+    call_json("GET", f"{endpoints.lakefs_endpoint}/api/v1/healthcheck", timeout_s=5)
+    call_json("GET", endpoints.conductor_url.removesuffix("/api") + "/health", timeout_s=5)
