@@ -144,24 +144,12 @@ class ConductorApi:
 
     def extend_lease(self, task: Task, worker_id: str) -> None:
         """Tell Conductor the attempt is alive (moves only the task's updateTime)."""
-        result = TaskResult(
-            workflow_instance_id=task.workflow_instance_id,
-            task_id=task.task_id,
-            status="IN_PROGRESS",
-            worker_id=worker_id,
-            extend_lease=True,
-        )
+        result = _in_progress(task, worker_id, extend_lease=True)
         self._call(f"extend the lease of task {task.task_id}", lambda: self._tasks.update_task(body=result))
 
     def release(self, task: Task, worker_id: str) -> None:
         """Hand a task back unstarted: IN_PROGRESS with ``callbackAfterSeconds=0`` re-queues the same task id."""
-        result = TaskResult(
-            workflow_instance_id=task.workflow_instance_id,
-            task_id=task.task_id,
-            status="IN_PROGRESS",
-            worker_id=worker_id,
-            callback_after_seconds=0,
-        )
+        result = _in_progress(task, worker_id, callback_after_seconds=0)
         self._retrying(f"hand back task {task.task_id}", lambda: self._tasks.update_task(body=result))
 
     def register_task_defs(self, defs: list[TaskDef]) -> None:
@@ -173,3 +161,14 @@ class ConductorApi:
         self._call(
             "reach its task API", lambda: self._tasks.batch_poll("perago_connectivity_check", count=1, timeout=0)
         )
+
+
+def _in_progress(task: Task, worker_id: str, **extra: Any) -> TaskResult:
+    """An IN_PROGRESS update of ``task`` (a lease extension or a hand-back)."""
+    return TaskResult(
+        workflow_instance_id=task.workflow_instance_id,
+        task_id=task.task_id,
+        status="IN_PROGRESS",
+        worker_id=worker_id,
+        **extra,
+    )
