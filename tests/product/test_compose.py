@@ -104,3 +104,19 @@ def test_the_modules_the_compose_commands_run_exist():
     assert (ROOT / "examples/songs/stack.py").is_file()
     assert (ROOT / "perago/__main__.py").is_file()
     assert "register" in (ROOT / "perago/__main__.py").read_text()
+
+
+def test_dockerfile_installs_perago_and_ships_the_examples():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "RUN pip install ." in dockerfile
+    assert "COPY examples ./examples" in dockerfile and "COPY perago ./perago" in dockerfile
+    assert 'CMD ["python", "-m", "perago.worker", "examples.songs"]' in dockerfile
+    assert "USER perago" in dockerfile  # not root
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert ".venv" in ignored and ".git" in ignored
+
+
+def test_worker_gets_time_to_drain_before_docker_kills_it():
+    worker = SERVICES["worker"]
+    grace_s = int(worker["stop_grace_period"].removesuffix("s"))
+    assert grace_s > float(worker["environment"]["PERAGO_DRAIN_TIMEOUT_S"])
