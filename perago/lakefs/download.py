@@ -149,8 +149,8 @@ def download_workspace(
     objects = list_objects(conn, workspace.repository, commit, presign)
     for obj in objects:  # every path is checked before a single byte is written
         check_object_path(obj.path, workspace.repository, commit)
-    for parent in sorted({obj.path.rpartition("/")[0] for obj in objects if "/" in obj.path}):
-        local_path(directory, parent + "/x").parent.mkdir(parents=True, exist_ok=True)
+    for parent in sorted({local_path(directory, obj.path).parent for obj in objects}):
+        parent.mkdir(parents=True, exist_ok=True)
     downloader = Downloader(conn, workspace, commit, directory, presign)
     entries: dict[str, Any] = {}
     if objects:
