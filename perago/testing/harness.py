@@ -81,12 +81,13 @@ class TaskEnvironment:
     Attributes:
         task: The task to run (what ``@task`` returned).
         settings: Settings for the lakeFS store and the reason length (defaults are fine for tests).
-        workspace_root: Where attempt directories go (a fresh temporary directory by default).
+        workspace_root: Where attempt directories go (one shared directory under the system temp directory by
+            default; each attempt's own directory inside it is removed when the attempt ends).
     """
 
     task: TaskDefinition
     settings: PeragoSettings = field(default_factory=PeragoSettings)
-    workspace_root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="perago-harness-")))
+    workspace_root: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "perago-harness")
     attempt: AttemptSnapshot = field(
         default_factory=lambda: AttemptSnapshot(
             task_id=f"harness-{uuid.uuid4().hex[:12]}",
