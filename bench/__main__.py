@@ -1,0 +1,52 @@
+"""``python -m bench [--smoke] [--only N ...] [--write-docs]``: run the benchmarks and print their tables."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench import download, hashing, memory, staging, worker
+from bench.common import Report, machine
+
+SCENARIOS: dict[str, Callable[[bool], Report]] = {
+    "1": download.run,
+    "2": memory.run,
+    "3": hashing.snapshot,
+    "4": hashing.detection,
+    "5": staging.run,
+    "6": worker.run,
+}
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds: keeps the scripts from rotting")
+    parser.add_argument("--only", nargs="*", choices=sorted(SCENARIOS), help="run only these scenarios")
+    parser.add_argument("--write-docs", action="store_true", help="write the tables into docs/benchmarks.md")
+    args = parser.parse_args(argv)
+    reports = []
+    for key in args.only or sorted(SCENARIOS):
+        started = time.perf_counter()
+        report = SCENARIOS[key](args.smoke)
+        report.notes.append(f"scenario wall time {time.perf_counter() - started:.1f} s")
+        report.save()
+        print(report.table(), flush=True)
+        reports.append(report)
+    targets = [t for r in reports for t in r.targets]
+    print(
+        f"targets met: {sum(t.met for t in targets)} of {len(targets)} ({'smoke sizes' if args.smoke else 'full sizes'})"
+    )
+    if args.write_docs:
+        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        header = f"# Benchmarks\n\nLatest full run: {stamp} on this machine: {machine()}.\nReproduce: `make bench` (full) or `make bench-smoke`.\n\n"
+        DOCS.write_text(header + "\n".join(r.table() for r in reports))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
