@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -141,7 +140,16 @@ class Lake:
 
         def put(item: tuple[str, Path | bytes]) -> None:
             path, source = item
-            body = source.read_bytes() if isinstance(source, Path) else source
+            if isinstance(source, Path):
+                with open(source, "rb") as handle:
+                    headers = self.auth | {
+                        "Content-Type": "application/octet-stream",
+                        "Content-Length": str(source.stat().st_size),
+                    }
+                    url = f"{self.endpoint}/api/v1/repositories/{repo}/branches/{branch}/objects?path={quote(path)}"
+                    assert pool.request("POST", url, body=handle, headers=headers).status == 201
+                return
+            body = source
             url = f"{self.endpoint}/api/v1/repositories/{repo}/branches/{branch}/objects?path={quote(path)}"
             response = pool.request(
                 "POST", url, body=body, headers=self.auth | {"Content-Type": "application/octet-stream"}
@@ -202,7 +210,3 @@ def peak_rss_mib_of(code: str, env: dict[str, str]) -> float:
         [sys.executable, "-c", wrapper], env={**os.environ, **env}, cwd=ROOT, capture_output=True, text=True, check=True
     )
     return int(out.stdout.strip().splitlines()[-1]) / 1024
-
-
-def own_peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -1,12 +1,15 @@
 """Scenario 6: throughput of workspace-free no-op tasks: perago's Worker vs conductor-python's TaskHandler.
 
-The Conductor emulator runs in its own process (neither worker shares its GIL). All workflows are started first;
+The Conductor emulator runs in its own process, and so does each worker (perago's CLI, TaskHandler's spawned
+process), each with the same number of threads. All workflows are started first;
 throughput is measured from the server's own task timestamps (first task start to last task end), so neither the
 TaskHandler's process spawning nor perago's thread start is counted.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -86,15 +89,28 @@ def _span(url: str, ids: list[str], timeout_s: float = 120) -> float:
 
 
 def _perago(url: str, ids: list[str], root: Path) -> float:
-    from perago.conductor import Worker
-    from perago.settings import PeragoSettings
-
-    worker = Worker([bench_noop], PeragoSettings(conductor_server_url=url, workspace_root=root, concurrency=THREADS))
-    worker.start()
-    try:
-        return _span(url, ids)
-    finally:
-        worker.stop(drain_timeout_s=5)
+    """perago's worker as deployed: ``python -m perago.worker`` in its own process, like TaskHandler's."""
+    args = [
+        sys.executable,
+        "-m",
+        "perago.worker",
+        "bench.worker",
+        "--conductor-url",
+        url,
+        "--concurrency",
+        str(THREADS),
+        "--workspace-root",
+        str(root),
+        "--log-level",
+        "ERROR",
+    ]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as process:
+        try:
+            return _span(url, ids)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(30)
 
 
 def _task_handler(url: str, ids: list[str]) -> float:
