@@ -121,8 +121,20 @@ class LakeFSConnection:
         return self.retry.run(what, fn)
 
     def request(self, method: str, url: str, *, api: bool, **kwargs: Any) -> urllib3.BaseHTTPResponse:
-        """A raw request (streamed); adds credentials only for API URLs, never for presigned ones."""
+        """A raw request (streamed); adds credentials only for API URLs, never for presigned ones.
+
+        The URL goes straight to its host's connection pool: ``PoolManager.request`` re-parses long presigned URLs
+        several times per request, which was the largest client cost of downloading many small files.
+        """
         headers = dict(kwargs.pop("headers", {}))
         if api:
             headers.update(self.auth)
-        return self.pool.request(method, url, headers=headers, **kwargs)
+        scheme, _, rest = url.partition("://")
+        host, slash, target = rest.partition("/")
+        pool = self.pool.connection_from_host(*_host_port(host, scheme), scheme=scheme)
+        return pool.urlopen(method, slash + target, headers=headers, redirect=False, **kwargs)
+
+
+def _host_port(netloc: str, scheme: str) -> tuple[str, int]:
+    host, _, port = netloc.rpartition(":") if netloc.rfind(":") > netloc.rfind("]") else (netloc, "", "")
+    return host.strip("[]"), int(port) if port else (443 if scheme == "https" else 80)

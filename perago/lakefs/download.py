@@ -19,7 +19,13 @@ from typing import Any
 
 from perago.errors import LakeFSError, UnsafePathError
 from perago.lakefs.client import LakeFSConnection
-from perago.lakefs.paths import SYMLINK_METADATA_KEY, check_object_path, local_path, symlink_target_is_inside
+from perago.lakefs.paths import (
+    SYMLINK_METADATA_KEY,
+    check_object_path,
+    ensure_inside,
+    local_path,
+    symlink_target_is_inside,
+)
 from perago.models import DownloadRecord, WorkspaceInput
 from perago.snapshot import Entry, record_downloaded_file, symlink_entry
 
@@ -151,6 +157,7 @@ def download_workspace(
         check_object_path(obj.path, workspace.repository, commit)
     for parent in sorted({local_path(directory, obj.path).parent for obj in objects}):
         parent.mkdir(parents=True, exist_ok=True)
+        ensure_inside(directory, parent)  # once per directory, before any file is written
     downloader = Downloader(conn, workspace, commit, directory, presign)
     entries: dict[str, Any] = {}
     if objects:

@@ -33,12 +33,15 @@ def check_object_path(path: str, repository: str, ref: str) -> str:
 
 
 def local_path(root: Path, path: str) -> Path:
-    """The local file for a checked object path, proven to stay under ``root`` (no symlinked parents)."""
-    target = root.joinpath(*path.split("/"))
+    """The local file for a checked object path (a lexical join: the path has no '..' or absolute part)."""
+    return root.joinpath(*path.split("/"))
+
+
+def ensure_inside(root: Path, directory: Path) -> None:
+    """Refuse a directory that resolves outside ``root`` (e.g. through a symlink)."""
     real_root = os.path.realpath(root)
-    if os.path.commonpath([real_root, os.path.realpath(target.parent)]) != real_root:
-        raise UnsafePathError(f"object {path!r} would be written outside the workspace; nothing was written")
-    return target
+    if os.path.commonpath([real_root, os.path.realpath(directory)]) != real_root:
+        raise UnsafePathError(f"{directory} resolves outside the workspace; nothing was written there")
 
 
 def symlink_target_is_inside(link_path: str, target: str) -> bool:
