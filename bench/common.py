@@ -201,12 +201,25 @@ def settings_for(lake: Lake, presign: bool, workers: int, root: Path) -> Any:
     )
 
 
+_HWM = """
+import sys
+peak = [line for line in open("/proc/self/status") if line.startswith("VmHWM:")][0].split()[1]
+sys.stdout.write(chr(10) + peak)
+"""
+
+
 def peak_rss_mib_of(code: str, env: dict[str, str]) -> float:
-    """Run ``code`` in a fresh Python and return its peak RSS (MiB) as the kernel counted it."""
-    wrapper = (
-        code + "\nimport resource, sys\nsys.stdout.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
-    )
+    """Run ``code`` in a fresh Python and return its peak RSS (MiB): the kernel's ``VmHWM`` of that process.
+
+    (``getrusage``'s ``ru_maxrss`` survives ``execve`` on Linux, so a child of a big benchmark process would report
+    the parent's peak; ``VmHWM`` belongs to the child's own address space.)
+    """
     out = subprocess.run(
-        [sys.executable, "-c", wrapper], env={**os.environ, **env}, cwd=ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code + _HWM],
+        env={**os.environ, **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return int(out.stdout.strip().splitlines()[-1]) / 1024
