@@ -14,7 +14,7 @@ from examples.songs.features import features_build
 from examples.songs.lyrics import lyrics_stats
 from examples.songs.metadata import metadata_validate
 from examples.songs.report import report
-from perago.testing.harness import TaskEnvironment
+from perago.testing import TaskEnvironment
 
 SONG = {"song_id": "song-001", "title": "night  road", "artist": "Artist 1", "year": 1987, "genre": "rock"}
 
