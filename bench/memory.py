@@ -24,17 +24,18 @@ UPLOAD = """
 import os
 from pathlib import Path
 from perago.lakefs.store import LakeFSWorkspaceStore
-from perago.models import AttemptSnapshot, StageRequest, WorkspaceInput
+from perago.execution import TaskExecutionContext
+from perago.models import AttemptSnapshot, WorkspaceInput
 from perago.settings import PeragoSettings
 from perago.snapshot import SnapshotDiff, snapshot_directory
+from perago.spec import WorkspaceSpec
 root = Path(os.environ["B_DIR"])
 after = snapshot_directory(root)
 store = LakeFSWorkspaceStore.from_settings(PeragoSettings(transfer_workers=16))
 w = WorkspaceInput(repository="big", branch="main", ref_type="commit", ref=os.environ["B_COMMIT"])
 a = AttemptSnapshot(task_id="t", workflow_id="wf", poll_count=1, retry_count=0, worker_id="w")
-req = StageRequest(workspace=w, directory=root, diff=SnapshotDiff(added=tuple(after)), after=after, metadata={},
-                   attempt=a, task_name="mem", execution_id="e1")
-store.stage_workspace(req)
+ex = TaskExecutionContext(a, "e1", task_name="mem", pinned_workspace=w, diff=SnapshotDiff(added=tuple(after)), after=after)
+store.stage_workspace(root, w, WorkspaceSpec(), ex)
 """
 
 SDK_DOWNLOAD = """

@@ -10,8 +10,9 @@ from bench.common import Report, Row, Target, median_time, scratch
 
 
 def run(smoke: bool) -> Report:
+    from perago.execution import TaskExecutionContext
     from perago.lakefs.store import LakeFSWorkspaceStore
-    from perago.models import AttemptSnapshot, StageRequest, WorkspaceInput
+    from perago.models import AttemptSnapshot, StagedWorkspace, WorkspaceInput
     from perago.settings import PeragoSettings
     from perago.snapshot import SnapshotDiff, diff_snapshots, snapshot_directory
     from perago.spec import WorkspaceSpec
@@ -43,20 +44,26 @@ def run(smoke: bool) -> Report:
         (root / paths[1]).unlink()
         after = snapshot_directory(root, previous=record.entries)
 
-        def request(diff: SnapshotDiff) -> StageRequest:
-            return StageRequest(workspace, root, diff, after, {}, attempt, "bench", uuid.uuid4().hex[:12])
+        spec = WorkspaceSpec()
+
+        def stage(diff: SnapshotDiff) -> StagedWorkspace:
+            # The seed's callback shape: what perago adds (diff, after-snapshot, pinned input) rides on `execution`.
+            execution = TaskExecutionContext(
+                attempt, uuid.uuid4().hex[:12], task_name="bench", pinned_workspace=workspace, diff=diff, after=after
+            )
+            return store.stage_workspace(root, workspace, spec, execution)
 
         small = diff_snapshots(record.entries, after)
         everything = SnapshotDiff(changed=tuple(sorted(after)), removed=small.removed)
         emu.reset_requests()
-        store.stage_workspace(request(small))
+        stage(small)
         ours_requests = emu.request_count()
         emu.reset_requests()
-        store.stage_workspace(request(everything))
+        stage(everything)
         their_requests = emu.request_count()
         repeat = 1 if smoke else 3
-        ours = median_time(lambda: store.stage_workspace(request(small)), repeat)
-        theirs = median_time(lambda: store.stage_workspace(request(everything)), repeat)
+        ours = median_time(lambda: stage(small), repeat)
+        theirs = median_time(lambda: stage(everything), repeat)
     report.rows += [
         Row(
             f"requests to a committed staging branch ({count} files)",

@@ -29,6 +29,18 @@ from perago.errors import (
     TaskOutputError,
     UnsafePathError,
 )
+from perago.execution import (
+    AttemptEvent,
+    CleanupStaging,
+    CompleteNoOpWorkspace,
+    DownloadWorkspace,
+    EarlierResult,
+    FindEarlierResult,
+    LoadCurrentAttempt,
+    PublishWorkspace,
+    StageWorkspace,
+    TaskExecutionContext,
+)
 from perago.guards import (
     ChangesOnlyUnder,
     FileCount,
@@ -39,7 +51,7 @@ from perago.guards import (
     ValidJson,
     check_guardrails,
 )
-from perago.models import AttemptSnapshot, DownloadRecord, StagedWorkspace, StageRequest, WorkspaceInput
+from perago.models import AttemptSnapshot, DownloadRecord, StagedWorkspace, WorkspaceInput
 from perago.result import RuntimeTaskResult, completed_result, result_for_exception
 from perago.runtime import attempt_metadata, run_workspace_free_task_attempt, run_workspace_task_attempt
 from perago.snapshot import ATTEMPT_WORKSPACE_MARKER
@@ -59,12 +71,19 @@ logger.disable("perago")
 __all__ = [
     "ATTEMPT_WORKSPACE_MARKER",
     "AttemptCancelledError",
+    "AttemptEvent",
     "AttemptSnapshot",
     "ChangesOnlyUnder",
+    "CleanupStaging",
+    "CompleteNoOpWorkspace",
     "DownloadRecord",
+    "DownloadWorkspace",
+    "EarlierResult",
     "FileCount",
+    "FindEarlierResult",
     "ForbiddenPaths",
     "GuardrailViolation",
+    "LoadCurrentAttempt",
     "MaxFileSize",
     "MaxTotalSize",
     "NonRetryableError",
@@ -72,14 +91,16 @@ __all__ = [
     "PostGuardrailViolation",
     "PreGuardrailViolation",
     "PublishConflictError",
+    "PublishWorkspace",
     "RequiredPaths",
     "RuntimeTaskResult",
-    "StageRequest",
+    "StageWorkspace",
     "StagedWorkspace",
     "StaleAttemptError",
     "TaskContext",
     "TaskDefinition",
     "TaskDefinitionError",
+    "TaskExecutionContext",
     "TaskInputError",
     "TaskOutputError",
     "UnsafePathError",

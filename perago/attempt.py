@@ -8,26 +8,31 @@ from perago.models import AttemptSnapshot
 _FENCED_FIELDS = ("task_id", "poll_count", "worker_id")
 
 
-def assert_current_attempt_snapshot(attempt: AttemptSnapshot, current: AttemptSnapshot | None) -> None:
+def assert_current_attempt_snapshot(attempt: object, current: object | None) -> None:
     """Pass only if the task still exists, is IN_PROGRESS, and has the same taskId, pollCount and workerId.
 
+    Both arguments may be any object exposing the attempt's attributes (see :meth:`AttemptSnapshot.of`): the
+    conductor-python ``Task`` as polled and as re-read, perago's :class:`AttemptSnapshot`, or a namespace.
+
     Args:
-        attempt: The snapshot taken from the polled task.
+        attempt: The task as it was polled.
         current: The task as the server reports it now (None: it no longer exists).
 
     Raises:
         StaleAttemptError: Naming every field that differs, expected vs found.
     """
-    where = f"task {attempt.task_id} of workflow {attempt.workflow_id}"
+    polled = AttemptSnapshot.of(attempt)
+    where = f"task {polled.task_id} of workflow {polled.workflow_id}"
     if current is None:
         raise StaleAttemptError(
             f"stale attempt of {where}: the task no longer exists on the server; nothing will be published"
         )
+    now = AttemptSnapshot.of(current)
     differences = []
-    if current.status != "IN_PROGRESS":
-        differences.append(f"status: expected 'IN_PROGRESS', found {current.status!r}")
+    if now.status != "IN_PROGRESS":
+        differences.append(f"status: expected 'IN_PROGRESS', found {now.status!r}")
     for name in _FENCED_FIELDS:
-        expected, found = getattr(attempt, name), getattr(current, name)
+        expected, found = getattr(polled, name), getattr(now, name)
         if expected != found:
             differences.append(f"{name}: expected {expected!r}, found {found!r}")
     if differences:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from perago.spec import WorkspaceSpec
+
 if TYPE_CHECKING:
     from perago.snapshot import Entry, SnapshotDiff
 
@@ -74,9 +76,46 @@ class WorkspaceInput(BaseModel):
         return WorkspaceInput(repository=self.repository, branch=self.branch, ref_type="commit", ref=ref)
 
 
+# Where each attempt attribute may be found: perago's own name first, then conductor-python's snake_case model
+# attribute, then the wire's camelCase key (a mapping such as the JSON of GET /api/tasks/{taskId}).
+_ATTEMPT_FIELDS: dict[str, tuple[str, ...]] = {
+    "task_id": ("task_id", "taskId"),
+    "workflow_id": ("workflow_id", "workflow_instance_id", "workflowInstanceId"),
+    "poll_count": ("poll_count", "pollCount"),
+    "retry_count": ("retry_count", "retryCount"),
+    "worker_id": ("worker_id", "workerId"),
+    "status": ("status",),
+    "task_type": ("task_type", "task_def_name", "taskDefName", "taskType"),
+    "reference_task_name": ("reference_task_name", "referenceTaskName"),
+    "retried_task_id": ("retried_task_id", "retriedTaskId"),
+    "scheduled_time": ("scheduled_time", "scheduledTime"),
+}
+
+
+def _read(source: object, names: tuple[str, ...]) -> object:
+    for name in names:
+        value = source.get(name) if isinstance(source, Mapping) else getattr(source, name, None)
+        if value is not None:
+            return value
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class AttemptSnapshot:
-    """The identity of one delivery of a Conductor task, as polled (DESIGN §2)."""
+    """The identity of one delivery of a Conductor task, as polled (DESIGN §2).
+
+    Attributes:
+        task_id: Conductor's task id (a retry is a new task id).
+        workflow_id: The workflow instance id.
+        poll_count: How many times this task id was delivered (the fence compares it).
+        retry_count: Which retry of the workflow step this task is (0 for the first try).
+        worker_id: The worker id the task was polled with.
+        status: The task's status (``IN_PROGRESS`` when polled).
+        task_type: The task definition name.
+        reference_task_name: The workflow step (with a DO_WHILE iteration's ``__N`` suffix).
+        retried_task_id: The task id of the attempt this one retries (Conductor's ``retriedTaskId``), if any.
+        scheduled_time: When Conductor scheduled this task (epoch milliseconds, 0 when unknown).
+    """
 
     task_id: str
     workflow_id: str
@@ -86,11 +125,59 @@ class AttemptSnapshot:
     status: str = "IN_PROGRESS"
     task_type: str = ""
     reference_task_name: str = ""
+    retried_task_id: str | None = None
+    scheduled_time: int = 0
+
+    @classmethod
+    def of(cls, attempt: object) -> AttemptSnapshot:
+        """Read an attempt's identity from any object that exposes it.
+
+        ``attempt`` may be an :class:`AttemptSnapshot`, a conductor-python ``Task`` as polled or re-read, any object
+        with the same attribute names (a ``SimpleNamespace``), or a mapping with the wire's camelCase keys. Missing
+        numbers read as 0, a missing status as ``IN_PROGRESS`` (a task is handed to a worker in that status).
+
+        Raises:
+            TypeError: ``attempt`` exposes no task id, so it cannot be fenced.
+        """
+        if isinstance(attempt, AttemptSnapshot):
+            return attempt
+        values = {name: _read(attempt, keys) for name, keys in _ATTEMPT_FIELDS.items()}
+        if not values["task_id"]:
+            raise TypeError(
+                f"{type(attempt).__name__} is not a Conductor task attempt: it has no task_id (or taskId); pass the "
+                "polled conductor Task, a perago AttemptSnapshot, or an object with task_id, poll_count and worker_id"
+            )
+        retried = values["retried_task_id"]
+        return cls(
+            task_id=str(values["task_id"]),
+            workflow_id=str(values["workflow_id"] or ""),
+            poll_count=int(str(values["poll_count"] or 0)),
+            retry_count=int(str(values["retry_count"] or 0)),
+            worker_id=None if values["worker_id"] is None else str(values["worker_id"]),
+            status=str(values["status"] or "IN_PROGRESS"),
+            task_type=str(values["task_type"] or ""),
+            reference_task_name=str(values["reference_task_name"] or ""),
+            retried_task_id=str(retried) if retried else None,
+            scheduled_time=int(str(values["scheduled_time"] or 0)),
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class StagedWorkspace:
-    """A committed staging branch, ready to be merged into the target branch."""
+    """A committed staging branch, ready to be merged into the target branch.
+
+    What ``stage_workspace`` returns and ``publish_workspace`` and ``cleanup_staging`` receive: the staged reference
+    itself carries everything cleanup needs, so no worker-local state is involved.
+
+    Attributes:
+        repository: The lakeFS repository that owns the staging branch.
+        branch: The staging branch holding the attempt's changes.
+        commit: The commit that staging made on it.
+
+    Example:
+        >>> StagedWorkspace(repository="songs", branch="perago-stg-wf-task", commit="abc123").branch
+        'perago-stg-wf-task'
+    """
 
     repository: str
     branch: str
@@ -108,7 +195,9 @@ class DownloadRecord:
 
 @dataclass(frozen=True, slots=True)
 class StageRequest:
-    """Everything ``stage_workspace`` needs to put an attempt's changes on a staging branch.
+    """Everything the lakeFS stager needs to put an attempt's changes on a staging branch (internal).
+
+    The lakeFS store builds it from the seed-shaped ``stage_workspace`` arguments and the execution context.
 
     Attributes:
         workspace: The input workspace pinned to the commit that was downloaded (``ref_type="commit"``).
@@ -129,3 +218,14 @@ class StageRequest:
     attempt: AttemptSnapshot
     task_name: str
     execution_id: str
+
+
+__all__ = [
+    "AttemptSnapshot",
+    "DownloadRecord",
+    "RefType",
+    "StageRequest",
+    "StagedWorkspace",
+    "WorkspaceInput",
+    "WorkspaceSpec",
+]

@@ -13,16 +13,22 @@
 from __future__ import annotations
 
 import re
+import traceback as tb
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 
 from perago.errors import PeragoError
 
-TaskStatus = Literal["COMPLETED", "FAILED", "FAILED_WITH_TERMINAL_ERROR"]
+if TYPE_CHECKING:
+    from perago.execution import AttemptEvent
+
+TaskStatus = Literal["COMPLETED", "FAILED", "FAILED_WITH_TERMINAL_ERROR", "IN_PROGRESS"]
 CUT_MARK = "…[truncated]"
+TRACEBACK_MAX_LENGTH = 8000
+"""The longest traceback kept (its end: the innermost frames and the exception itself)."""
 REDACTED = "***"
 
 _PATTERNS = [
@@ -47,8 +53,12 @@ class RuntimeTaskResult:
         status: ``COMPLETED``, ``FAILED`` or ``FAILED_WITH_TERMINAL_ERROR``.
         output_data: The task output (DESIGN wire shapes).
         reason_for_incompletion: ``"<ErrorType>: <message>"``, bounded and redacted; None when completed.
-        logs: Short log lines for Conductor's task log.
+        logs: Short log lines for Conductor's task log (the phase transitions, and a failure's traceback).
         error_type: The exception type name when the attempt failed (e.g. ``StaleAttemptError``).
+        events: The attempt's phase transitions with their times.
+        traceback: A failure's traceback, secrets redacted and bounded (None when completed).
+        exception: The exception a failed attempt raised (kept in-process, never sent anywhere).
+        callback_after_seconds: For ``IN_PROGRESS`` (an attempt handed back): when Conductor should deliver it again.
     """
 
     status: TaskStatus
@@ -56,6 +66,10 @@ class RuntimeTaskResult:
     reason_for_incompletion: str | None = None
     logs: tuple[str, ...] = ()
     error_type: str | None = None
+    events: tuple[AttemptEvent, ...] = ()
+    traceback: str | None = None
+    exception: BaseException | None = field(default=None, compare=False, repr=False)
+    callback_after_seconds: int = 0
 
     @property
     def is_terminal_failure(self) -> bool:
@@ -71,6 +85,28 @@ class RuntimeTaskResult:
 def completed_result(output_data: Mapping[str, Any], logs: Iterable[str] = ()) -> RuntimeTaskResult:
     """A COMPLETED result with the given output."""
     return RuntimeTaskResult(status="COMPLETED", output_data=dict(output_data), logs=tuple(logs))
+
+
+def format_traceback(exc: BaseException, secrets: Iterable[str] = (), max_length: int = TRACEBACK_MAX_LENGTH) -> str:
+    """The exception's traceback, secrets redacted, keeping its last ``max_length`` characters."""
+    try:
+        text = redact("".join(tb.format_exception(exc)).rstrip(), secrets)
+    except Exception:
+        return f"<no traceback for {type(exc).__name__}>"
+    return text if len(text) <= max_length else CUT_MARK + text[len(text) - max_length + len(CUT_MARK) :]
+
+
+def failed_result(
+    exc: BaseException,
+    max_length: int,
+    *,
+    secrets: Iterable[str] = (),
+    non_retryable: tuple[type[BaseException], ...] = (),
+) -> RuntimeTaskResult:
+    """:func:`result_for_exception` with the redacted traceback and the exception itself attached; never raises."""
+    secrets = tuple(secrets)
+    result = result_for_exception(exc, max_length, secrets=secrets, non_retryable=non_retryable)
+    return replace(result, traceback=format_traceback(exc, secrets), exception=exc)
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
@@ -106,10 +142,28 @@ def is_terminal(exc: BaseException, non_retryable: tuple[type[BaseException], ..
     return bool(non_retryable) and isinstance(exc, non_retryable)
 
 
-def failure_reason(exc: BaseException, max_length: int, secrets: Iterable[str] = ()) -> str:
-    """``"<ErrorType>: <message>"``, redacted, then bounded to ``max_length``."""
-    try:
+def _message(exc: BaseException) -> str:
+    """The exception's message; for pydantic, each error as ``location: message (input: value)``, no URLs."""
+    if isinstance(exc, ValidationError):
+        errors = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']} (input: {e['input']!r})"
+            for e in exc.errors(include_url=False)
+        )
+        message = f"{exc.error_count()} validation error(s) for {exc.title}: {errors}"
+    else:
         message = str(exc)
+    notes = getattr(exc, "__notes__", None) or []
+    return " — ".join([message, *map(str, notes)]) if message else " — ".join(map(str, notes))
+
+
+def failure_reason(exc: BaseException, max_length: int, secrets: Iterable[str] = ()) -> str:
+    """``"<ErrorType>: <message>"``, redacted, then bounded to ``max_length``.
+
+    A pydantic ``ValidationError`` lists each error as ``location: message (input: value)``; notes added to an
+    exception (``add_note``, e.g. which task's params failed) follow the message.
+    """
+    try:
+        message = _message(exc)
     except Exception:
         message = f"<unprintable {type(exc).__name__}>"
     secrets = tuple(secrets)

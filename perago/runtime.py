@@ -1,16 +1,25 @@
 """One attempt, end to end (DESIGN §1): download, body, guardrails, fence, stage, fence, publish, clean up.
 
-Side effects are keyword callables (see docs/architecture.md): the lakeFS and Conductor adapters provide them,
-tests pass plain functions. The functions here never raise for anything that happens after the input shape is
-known: every outcome becomes a :class:`RuntimeTaskResult`, and the attempt directory, the staging branch and
-the owner registration are always cleaned up.
+The public functions have the seed's signatures (DESIGN §1 "Public API"). Side effects are keyword callables with
+the seed's shapes (:mod:`perago.execution`): the lakeFS and Conductor adapters provide them, tests pass plain
+functions. Once the input is known to belong to the right kind of task, nothing raises: every outcome becomes a
+:class:`RuntimeTaskResult`, and the attempt directory, the staging branch and the owner registration are always
+cleaned up.
+
+Beyond the seed, keyword-only extras with defaults: ``cancel_event`` (set by the worker when the attempt went stale
+or the worker shuts down; checked at every phase boundary), ``secrets`` (redacted from reasons, logs and
+tracebacks), ``full_rehash``, ``find_earlier_result`` (work an earlier attempt of the same step already published:
+the attempt completes with it without downloading or running the body) and ``on_event`` (each phase transition as
+it happens, for Conductor's task log).
 """
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,18 +28,29 @@ from pydantic import BaseModel
 
 from perago.attempt import assert_current_attempt_snapshot
 from perago.body import (
-    build_workspace_free_task_output,
     build_workspace_task_output,
     invoke_workspace_free_task,
-    invoke_workspace_task_body,
+    parse_workspace_task_input,
+    run_task_body,
 )
 from perago.callid import call_identity
 from perago.context import TaskContext, task_context
 from perago.errors import ConfigurationError, TaskInputError
-from perago.models import AttemptSnapshot, DownloadRecord, StagedWorkspace, StageRequest, WorkspaceInput
-from perago.result import RuntimeTaskResult, completed_result, redact, result_for_exception
-from perago.snapshot import Snapshot, diff_snapshots, snapshot_directory
-from perago.spec import WorkspaceSpec
+from perago.execution import (
+    AttemptEvent,
+    CleanupStaging,
+    CompleteNoOpWorkspace,
+    DownloadWorkspace,
+    FindEarlierResult,
+    LoadCurrentAttempt,
+    OnEvent,
+    PublishWorkspace,
+    StageWorkspace,
+    TaskExecutionContext,
+)
+from perago.models import AttemptSnapshot, DownloadRecord, StagedWorkspace, WorkspaceInput
+from perago.result import RuntimeTaskResult, completed_result, failed_result, failure_reason
+from perago.snapshot import changes_since, diff_snapshots, snapshot_directory, stamp_snapshot
 from perago.task import TaskDefinition
 from perago.workspace import (
     cleanup_attempt_workspace_safely,
@@ -40,43 +60,32 @@ from perago.workspace import (
     unregister_active_workspace_owner,
 )
 
-DownloadFn = Callable[[WorkspaceInput, WorkspaceSpec, Path], DownloadRecord | None]
-LoadAttemptFn = Callable[[AttemptSnapshot], AttemptSnapshot | None]
-StageFn = Callable[[StageRequest], StagedWorkspace]
-PublishFn = Callable[[StagedWorkspace, WorkspaceInput, Mapping[str, str]], str]
-CleanupFn = Callable[[StagedWorkspace], None]
-NoopFn = Callable[[WorkspaceInput], str]
-
-
-def parse_workspace_task_input(input_data: Any) -> tuple[WorkspaceInput, Any]:
-    """Steps 1-2: exactly ``{"workspace", "params"}``; the workspace validated as :class:`WorkspaceInput`.
-
-    Raises:
-        TaskInputError: Wrong shape (keys named).
-        pydantic.ValidationError: An invalid workspace.
-    """
-    if not isinstance(input_data, Mapping) or set(input_data) != {"workspace", "params"}:
-        found = sorted(input_data) if isinstance(input_data, Mapping) else type(input_data).__name__
-        raise TaskInputError(f"workspace task input must be exactly {{'workspace', 'params'}}, got {found}")
-    return WorkspaceInput.model_validate(input_data["workspace"]), input_data["params"]
+DEFAULT_FAILURE_REASON_MAX_LENGTH = 1000
+"""The default of ``PERAGO_FAILURE_REASON_MAX_LENGTH`` (used where the caller gives no length)."""
 
 
 def attempt_metadata(
-    task: TaskDefinition,
-    attempt: AttemptSnapshot,
+    task: TaskDefinition[Any, Any],
+    attempt: object,
     execution_id: str,
     input_commit: str,
     params: BaseModel | Any,
 ) -> dict[str, str]:
-    """The ``perago.*`` commit and merge metadata of an attempt (DESIGN §3; all strings)."""
+    """The ``perago.*`` commit and merge metadata of an attempt (DESIGN §3; all strings).
+
+    ``attempt`` is any object exposing the attempt's attributes (see :meth:`AttemptSnapshot.of`).
+    """
+    identity = AttemptSnapshot.of(attempt)
     return {
         "perago.task": task.name,
         "perago.task_version": str(task.version),
-        "perago.workflow_id": attempt.workflow_id,
-        "perago.task_id": attempt.task_id,
-        "perago.poll_count": str(attempt.poll_count),
-        "perago.retry_count": str(attempt.retry_count),
-        "perago.worker_id": attempt.worker_id or "",
+        "perago.workflow_id": identity.workflow_id,
+        "perago.task_ref": identity.reference_task_name,
+        "perago.task_id": identity.task_id,
+        "perago.retried_task_id": identity.retried_task_id or "",
+        "perago.poll_count": str(identity.poll_count),
+        "perago.retry_count": str(identity.retry_count),
+        "perago.worker_id": identity.worker_id or "",
         "perago.execution_id": execution_id,
         "perago.input_commit": input_commit,
         "perago.params_sha256": call_identity(task.name, task.version, params),
@@ -84,91 +93,149 @@ def attempt_metadata(
 
 
 @dataclass
-class _Attempt:
-    """The state one workspace attempt carries between its phases."""
+class _Effects:
+    download: DownloadWorkspace
+    stage: StageWorkspace
+    publish: PublishWorkspace
+    cleanup: CleanupStaging
+    noop: CompleteNoOpWorkspace | None
+    find_earlier: FindEarlierResult | None = None
 
-    task: TaskDefinition
-    attempt: AttemptSnapshot
+
+@dataclass
+class _Attempt:
+    """The state one attempt carries between its phases."""
+
+    task: TaskDefinition[Any, Any]
+    execution: TaskExecutionContext
     context: TaskContext
-    load_current_attempt: LoadAttemptFn
+    load_current_attempt: LoadCurrentAttempt
     secrets: tuple[str, ...] = ()
-    logs: list[str] = field(default_factory=list)
+    on_event: OnEvent | None = None
+    events: list[AttemptEvent] = field(default_factory=list)
+
+    def event(self, phase: str, detail: str = "", **fields: Any) -> None:
+        event = AttemptEvent(phase, detail, fields=fields)
+        self.events.append(event)
+        if self.on_event is not None:
+            try:
+                self.on_event(event)
+            except Exception as exc:
+                self.context.logger.warning("the attempt event listener failed on {}: {!r}", phase, exc)
 
     def checkpoint(self, phase: str) -> None:
         self.context.raise_if_cancelled(phase)
 
     def fence(self, phase: str) -> None:
         self.checkpoint(phase)
-        assert_current_attempt_snapshot(self.attempt, self.load_current_attempt(self.attempt))
+        assert_current_attempt_snapshot(self.execution.attempt, self.load_current_attempt(self.execution.attempt))
         self.checkpoint(phase)  # a cancellation that arrived while the server was being asked
-        self.logs.append(f"fence passed before {phase}")
+        self.event("fence", f"passed before {phase}")
+
+    def finish(self, result: RuntimeTaskResult) -> RuntimeTaskResult:
+        lines = tuple(line for event in self.events for line in event.log_lines())
+        return replace(result, logs=lines, events=tuple(self.events))
 
 
-def _context(
-    task: TaskDefinition, attempt: AttemptSnapshot, execution_id: str, cancel: threading.Event | None
-) -> TaskContext:
+def _context(task: TaskDefinition[Any, Any], identity: AttemptSnapshot, execution_id: str, cancel: Any) -> TaskContext:
     bound = logger.bind(
-        task=task.name, task_id=attempt.task_id, workflow_id=attempt.workflow_id, execution_id=execution_id
+        task=task.name, task_id=identity.task_id, workflow_id=identity.workflow_id, execution_id=execution_id
     )
     return TaskContext(
         task_name=task.name,
-        task_id=attempt.task_id,
-        workflow_id=attempt.workflow_id,
-        poll_count=attempt.poll_count,
-        retry_count=attempt.retry_count,
+        task_id=identity.task_id,
+        workflow_id=identity.workflow_id,
+        poll_count=identity.poll_count,
+        retry_count=identity.retry_count,
         execution_id=execution_id,
         cancel_event=cancel or threading.Event(),
         logger=bound,
     )
 
 
-@dataclass(frozen=True)
-class _Effects:
-    download: DownloadFn
-    stage: StageFn
-    publish: PublishFn
-    cleanup: CleanupFn
-    noop: NoopFn | None
+def _new_attempt(
+    task: TaskDefinition[Any, Any],
+    attempt: object,
+    execution_id: str | None,
+    load_current_attempt: LoadCurrentAttempt,
+    extras: Mapping[str, Any],
+) -> _Attempt:
+    identity = AttemptSnapshot.of(attempt)
+    execution_id = execution_id or getattr(attempt, "execution_id", None) or uuid.uuid4().hex
+    execution = TaskExecutionContext(attempt, execution_id, identity=identity, task_name=task.name)
+    context = _context(task, identity, execution_id, extras.get("cancel_event"))
+    secrets = tuple(extras.get("secrets") or ())
+    return _Attempt(task, execution, context, load_current_attempt, secrets, extras.get("on_event"))
 
 
-def _before_snapshot(record: DownloadRecord | None, directory: Path, read_only: bool) -> Snapshot | None:
-    """Step 5: the digests the download recorded, else (writable tasks only) a hash of the files.
+def _reuse(run: _Attempt, effects: _Effects, workspace: WorkspaceInput) -> dict[str, Any] | None:
+    """Work an earlier attempt already published: complete with it, no download, no body."""
+    if effects.find_earlier is None or run.task.workspace is None:
+        return None
+    earlier = effects.find_earlier(workspace, run.task.workspace, run.execution)
+    if earlier is None:
+        return None
+    output = build_workspace_task_output(run.task, workspace, earlier.ref, earlier.result)
+    run.event("reused", f"{earlier.source}: completed with {earlier.ref} without running", ref=earlier.ref)
+    return output
 
-    Read-only tasks need no before-snapshot: their pre guardrails walk the directory only if there are any.
-    ``full_rehash`` does not apply here: the recorded digests were computed from the very bytes written, it is
-    the stamps of the after-snapshot that a full re-hash distrusts.
-    """
-    if record is not None and record.entries:
-        return record.entries
-    return None if read_only else snapshot_directory(directory)
+
+def _downloaded(run: _Attempt, workspace: WorkspaceInput, record: DownloadRecord | None) -> WorkspaceInput:
+    pinned = workspace.published_output(record.commit_id) if record is not None else workspace
+    run.execution = replace(run.execution, pinned_workspace=pinned, download=record)
+    objects, size = (len(record.entries), record.bytes_downloaded) if record is not None else (0, 0)
+    run.event("downloaded", f"{workspace.repository}@{pinned.ref}", objects=objects, bytes=size, ref=pinned.ref)
+    return pinned
+
+
+def _read_only(
+    run: _Attempt, directory: Path, params: Any, workspace: WorkspaceInput, pinned: WorkspaceInput
+) -> dict[str, Any]:
+    """Step 7a: run the body; report the commit that was read; warn about (and drop) anything written."""
+    record = run.execution.download
+    recorded = record.entries if record is not None and record.entries else None
+    stamps = recorded if recorded is not None else stamp_snapshot(directory)
+    outcome = run_task_body(run.task, directory, params, before=recorded)
+    run.event("body", "finished, guardrails passed")
+    written = changes_since(directory, stamps)
+    if written:
+        listed = ", ".join(written[:10]) + (f" (+{len(written) - 10} more)" if len(written) > 10 else "")
+        run.context.logger.warning(
+            "read-only task {} changed {} path(s) in its workspace ({}); they are discarded: declare a writable "
+            "WorkspaceSpec() to publish them",
+            run.task.name,
+            len(written),
+            listed,
+        )
+        run.event("warning", f"read-only task changed {len(written)} path(s), discarded: {listed}")
+    return build_workspace_task_output(run.task, workspace, pinned.ref, outcome.output)
 
 
 def _publish(
-    run: _Attempt,
-    effects: _Effects,
-    request: StageRequest,
-    workspace: WorkspaceInput,
-    staged_box: list[StagedWorkspace],
+    run: _Attempt, effects: _Effects, workspace: WorkspaceInput, directory: Path, staged_box: list[StagedWorkspace]
 ) -> str:
     """Steps 7b/7c: fence -> no-op completion, or fence -> stage -> fence -> publish."""
-    if request.diff.is_empty:
+    spec, execution = run.task.workspace, run.execution
+    assert spec is not None and execution.diff is not None
+    if execution.diff.is_empty:
         if effects.noop is None:
             raise ConfigurationError(
                 f"task {run.task.name}: the workspace did not change but no complete_noop_workspace callback was "
                 "given; refusing to complete without confirming the target branch"
             )
         run.fence("no-op completion")
-        return effects.noop(request.workspace)
+        ref = effects.noop(workspace, spec, run.execution)
+        run.event("noop", f"nothing changed; completed with {ref}", ref=ref)
+        return ref
     run.fence("staging")
-    staged = effects.stage(request)
+    staged = effects.stage(directory, workspace, spec, run.execution)
     staged_box.append(staged)
-    run.logs.append(
-        f"staged {len(request.diff.upserted)} upsert(s), {len(request.diff.removed)} deletion(s) on {staged.branch}"
-    )
+    diff = execution.diff
+    run.event("staged", f"{len(diff.upserted)} upsert(s), {len(diff.removed)} deletion(s) on {staged.branch}")
     run.fence("publication")
-    commit = effects.publish(staged, workspace, request.metadata)
-    run.logs.append(f"published merge commit {commit} to {workspace.branch}")
-    return commit
+    ref = effects.publish(staged, workspace, spec, run.execution)
+    run.event("published", f"merge commit {ref} on {workspace.branch}", ref=ref, branch=workspace.branch)
+    return ref
 
 
 def _run_phases(
@@ -183,28 +250,23 @@ def _run_phases(
     """Steps 4-7 inside a prepared directory; returns the task output."""
     spec = run.task.workspace
     assert spec is not None
-    record = effects.download(workspace, spec, directory)
-    pinned = workspace.published_output(record.commit_id) if record is not None else workspace
-    run.logs.append(f"downloaded {workspace.repository}@{pinned.ref}")
+    run.checkpoint("the download")
+    pinned = _downloaded(run, workspace, effects.download(workspace, spec, directory))
     run.checkpoint("the task body")
-    before = _before_snapshot(record, directory, spec.read_only)
-    outcome = invoke_workspace_task_body(run.task, directory, params, before=before, full_rehash=full_rehash)
-    run.checkpoint("publication")
     if spec.read_only:
-        return build_workspace_task_output(pinned, outcome.output)
-    assert before is not None and outcome.after is not None
-    request = StageRequest(
-        workspace=pinned,
-        directory=directory,
-        diff=diff_snapshots(before, outcome.after),
-        after=outcome.after,
-        metadata=attempt_metadata(run.task, run.attempt, run.context.execution_id, pinned.ref, outcome.params),
-        attempt=run.attempt,
-        task_name=run.task.name,
-        execution_id=run.context.execution_id,
+        return _read_only(run, directory, params, workspace, pinned)
+    record = run.execution.download
+    before = record.entries if record is not None and record.entries else snapshot_directory(directory)
+    outcome = run_task_body(run.task, directory, params, before=before, full_rehash=full_rehash)
+    assert outcome.after is not None
+    run.event("body", "finished, guardrails passed")
+    run.checkpoint("publication")
+    metadata = attempt_metadata(run.task, run.execution.attempt, run.execution.execution_id, pinned.ref, outcome.params)
+    run.execution = replace(
+        run.execution, diff=diff_snapshots(before, outcome.after), after=outcome.after, metadata=metadata
     )
-    commit = _publish(run, effects, request, workspace, staged_box)
-    return build_workspace_task_output(workspace.published_output(commit), outcome.output)
+    ref = _publish(run, effects, workspace, directory, staged_box)
+    return build_workspace_task_output(run.task, workspace, ref, outcome.output)
 
 
 def _cleanup(run: _Attempt, effects: _Effects, staged_box: list[StagedWorkspace], directory: Path | None) -> None:
@@ -213,102 +275,153 @@ def _cleanup(run: _Attempt, effects: _Effects, staged_box: list[StagedWorkspace]
         try:
             effects.cleanup(staged)
         except Exception as exc:
-            run.context.logger.error(
-                "could not delete staging branch {}: {}",
-                staged.branch,
-                redact(f"{type(exc).__name__}: {exc}", run.secrets),
-            )
-    if directory is not None:
-        cleanup_attempt_workspace_safely(directory)
+            reason = failure_reason(exc, 500, run.secrets)
+            run.context.logger.error("could not delete staging branch {}: {}", staged.branch, reason)
+            run.event("warning", f"staging branch {staged.branch} not deleted: {reason}")
+    if directory is not None and cleanup_attempt_workspace_safely(directory, run.execution.attempt):
+        run.event("cleaned", f"attempt directory removed{', staging branch deleted' if staged_box else ''}")
 
 
 def run_workspace_task_attempt(
-    task: TaskDefinition,
-    input_data: Any,
-    attempt: AttemptSnapshot,
+    task: TaskDefinition[Any, Any],
+    input_data: Mapping[str, Any],
+    attempt: object,
     workspace_root: Path,
     *,
-    download_workspace: DownloadFn,
-    load_current_attempt: LoadAttemptFn,
-    stage_workspace: StageFn,
-    publish_workspace: PublishFn,
-    cleanup_staging: CleanupFn,
-    complete_noop_workspace: NoopFn | None = None,
-    owner_worker_id: str,
-    execution_id: str,
+    download_workspace: DownloadWorkspace,
+    load_current_attempt: LoadCurrentAttempt,
+    stage_workspace: StageWorkspace,
+    publish_workspace: PublishWorkspace,
+    cleanup_staging: CleanupStaging,
+    complete_noop_workspace: CompleteNoOpWorkspace | None = None,
+    owner_worker_id: str | None = None,
+    execution_id: str | None = None,
     failure_reason_max_length: int,
     cancel_event: threading.Event | None = None,
     secrets: Iterable[str] = (),
     full_rehash: bool = False,
+    find_earlier_result: FindEarlierResult | None = None,
+    on_event: OnEvent | None = None,
 ) -> RuntimeTaskResult:
-    """Run one attempt of a workspace task (DESIGN §1); never raises for the attempt's own failures.
+    """Run one workspace task attempt (DESIGN §1); never raises for the attempt's own failures.
+
+    Args:
+        task: A workspace task definition.
+        input_data: The Conductor task input, exactly ``{"workspace", "params"}``.
+        attempt: The attempt as polled: a conductor-python ``Task``, an :class:`AttemptSnapshot`, or any object
+            with its attributes (``task_id``, ``workflow_instance_id`` or ``workflow_id``, ``poll_count``,
+            ``retry_count``, ``worker_id``, ``status``).
+        workspace_root: Where the attempt directory ``<workspace_root>/<execution_id>/`` is made.
+        download_workspace: ``(workspace_input, workspace_spec, workspace_dir)``: materialise the input.
+        load_current_attempt: ``(attempt)``: the task as the server reports it now (None: gone), for the fence.
+        stage_workspace: ``(workspace_dir, workspace_input, workspace_spec, execution)`` -> ``StagedWorkspace``.
+        publish_workspace: ``(staged, workspace_input, workspace_spec, execution)`` -> the published commit.
+        cleanup_staging: ``(staged)``: remove the staging branch; errors are logged, never the result.
+        complete_noop_workspace: ``(workspace_input, workspace_spec, execution)`` -> the ref reported when a
+            writable task changed nothing; without it such an attempt fails closed.
+        owner_worker_id: Written into the attempt directory's owner marker (default: ``PERAGO_WORKER_ID``, else
+            ``pid-<pid>``).
+        execution_id: Names the attempt directory and staging branch (default: the attempt's ``execution_id``
+            attribute, else a fresh id).
+        failure_reason_max_length: The longest ``reasonForIncompletion``.
+        cancel_event: Set by the worker to stop the attempt at the next phase boundary.
+        secrets: Values redacted from reasons, logs and tracebacks.
+        full_rehash: Re-hash every file after the body instead of trusting the download stamps.
+        find_earlier_result: ``(workspace_input, workspace_spec, execution)`` -> work an earlier attempt of the
+            same step already published (:class:`perago.execution.EarlierResult`), or None.
+        on_event: Told of each phase transition as it happens.
 
     Returns:
         COMPLETED with ``{"workspace", "result"}``, or a failed result from :func:`result_for_exception`.
+
+    Raises:
+        TaskInputError: The task is workspace-free (use :func:`run_workspace_free_task_attempt`).
     """
-    secrets = tuple(secrets)
-    context = _context(task, attempt, execution_id, cancel_event)
-    run = _Attempt(task, attempt, context, load_current_attempt, secrets)
-    effects = _Effects(download_workspace, stage_workspace, publish_workspace, cleanup_staging, complete_noop_workspace)
-    try:
-        workspace, params = parse_workspace_task_input(input_data)
-        if task.workspace is None:
-            raise TaskInputError(f"task {task.name} is workspace-free; use run_workspace_free_task_attempt")
-    except Exception as exc:
-        return _failed(run, exc, failure_reason_max_length, secrets)
-    owner = new_workspace_owner(owner_worker_id, task.name, attempt.task_id, execution_id)
+    if task.workspace is None:
+        raise TaskInputError(f"task {task.name} is workspace-free: use run_workspace_free_task_attempt")
+    extras = {"cancel_event": cancel_event, "secrets": secrets, "on_event": on_event}
+    run = _new_attempt(task, attempt, execution_id, load_current_attempt, extras)
+    effects = _Effects(
+        download_workspace,
+        stage_workspace,
+        publish_workspace,
+        cleanup_staging,
+        complete_noop_workspace,
+        find_earlier_result,
+    )
+    owner = new_workspace_owner(owner_worker_id or os.environ.get("PERAGO_WORKER_ID") or f"pid-{os.getpid()}")
     register_active_workspace_owner(owner)
     staged_box: list[StagedWorkspace] = []
     directory: Path | None = None
+    identity, execution_id = run.execution.identity, run.execution.execution_id
+    assert identity is not None
     try:
         with (
-            task_context(context),
+            task_context(run.context),
             logger.contextualize(
-                task=task.name, task_id=attempt.task_id, workflow_id=attempt.workflow_id, execution_id=execution_id
+                task=task.name, task_id=identity.task_id, workflow_id=identity.workflow_id, execution_id=execution_id
             ),
         ):
-            directory = prepare_attempt_workspace(workspace_root, owner)
-            output = _run_phases(run, effects, workspace, params, directory, staged_box, full_rehash)
-            return completed_result(output, run.logs)
+            run.event("received", f"poll {identity.poll_count}, retry {identity.retry_count}", execution=execution_id)
+            workspace, params = parse_workspace_task_input(input_data)
+            output = _reuse(run, effects, workspace)
+            if output is None:
+                directory = prepare_attempt_workspace(workspace_root, run.execution, owner)
+                output = _run_phases(run, effects, workspace, params, directory, staged_box, full_rehash)
+            result = completed_result(output)
+            run.event("completed", f"output ref {output['workspace']['ref']}")
     except Exception as exc:
-        return _failed(run, exc, failure_reason_max_length, secrets)
+        result = _failed(run, exc, failure_reason_max_length)
     finally:
         _cleanup(run, effects, staged_box, directory)
         unregister_active_workspace_owner(owner)
+    return run.finish(result)
 
 
-def _failed(run: _Attempt, exc: Exception, max_length: int, secrets: tuple[str, ...]) -> RuntimeTaskResult:
-    result = result_for_exception(exc, max_length, secrets=secrets, non_retryable=run.task.non_retryable)
-    run.context.logger.warning("attempt failed: {}", result.reason_for_incompletion)
-    logs = (*run.logs, redact(f"failed: {result.reason_for_incompletion}", secrets))
-    return RuntimeTaskResult(result.status, result.output_data, result.reason_for_incompletion, logs, result.error_type)
+def _failed(run: _Attempt, exc: Exception, max_length: int) -> RuntimeTaskResult:
+    result = failed_result(exc, max_length, secrets=run.secrets, non_retryable=run.task.non_retryable)
+    reason = result.reason_for_incompletion
+    run.context.logger.warning("attempt failed: {}", reason)
+    run.context.logger.debug("attempt failed; traceback (secrets redacted):\n{}", result.traceback)
+    run.event("failed", reason or "", reason=reason, traceback=result.traceback)
+    return result
 
 
 def run_workspace_free_task_attempt(
-    task: TaskDefinition,
-    input_data: Any,
-    attempt: AttemptSnapshot,
+    task: TaskDefinition[Any, Any],
+    input_data: Mapping[str, Any],
     *,
-    execution_id: str,
-    failure_reason_max_length: int,
+    failure_reason_max_length: int = DEFAULT_FAILURE_REASON_MAX_LENGTH,
+    attempt: object | None = None,
+    execution_id: str | None = None,
     cancel_event: threading.Event | None = None,
     secrets: Iterable[str] = (),
+    on_event: OnEvent | None = None,
 ) -> RuntimeTaskResult:
-    """Run one attempt of a workspace-free task: input exactly ``{"params"}``, output ``{"result"}``."""
-    context = _context(task, attempt, execution_id, cancel_event)
-    run = _Attempt(task, attempt, context, lambda _: None)
+    """Run one workspace-free task attempt: input exactly ``{"params"}``, output ``{"result"}``; never raises.
+
+    ``failure_reason_max_length`` defaults to the setting's default (1000): the seed's own docstring example calls
+    this function without it. ``attempt`` (the polled task, for :func:`current_task_context`), ``execution_id``,
+    ``cancel_event``, ``secrets`` and ``on_event`` are perago's keyword-only extras.
+
+    Raises:
+        TaskInputError: The task has a workspace (use :func:`run_workspace_task_attempt`).
+
+    Example:
+        >>> result = run_workspace_free_task_attempt(metadata_validate, {"params": {"song_id": "song-1"}})
+        >>> result.status
+        'COMPLETED'
+    """
+    if task.workspace is not None:
+        raise TaskInputError(f"task {task.name} needs a workspace: use run_workspace_task_attempt")
+    if attempt is None:
+        attempt = AttemptSnapshot(f"local-{uuid.uuid4().hex[:12]}", "", poll_count=1, retry_count=0, worker_id=None)
+    extras = {"cancel_event": cancel_event, "secrets": secrets, "on_event": on_event}
+    run = _new_attempt(task, attempt, execution_id, lambda _: None, extras)
     try:
-        if not isinstance(input_data, Mapping) or set(input_data) != {"params"}:
-            found = sorted(input_data) if isinstance(input_data, Mapping) else type(input_data).__name__
-            raise TaskInputError(f"workspace-free task input must be exactly {{'params'}}, got {found}")
-        with (
-            task_context(context),
-            logger.contextualize(
-                task=task.name, task_id=attempt.task_id, workflow_id=attempt.workflow_id, execution_id=execution_id
-            ),
-        ):
+        with task_context(run.context):
             run.checkpoint("the task body")
-            output = invoke_workspace_free_task(task, input_data["params"])
-        return completed_result(build_workspace_free_task_output(output))
+            result = completed_result(invoke_workspace_free_task(task, input_data))
     except Exception as exc:
-        return _failed(run, exc, failure_reason_max_length, tuple(secrets))
+        result = _failed(run, exc, failure_reason_max_length)
+    return run.finish(result)

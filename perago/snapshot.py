@@ -287,3 +287,39 @@ def diff_snapshots(before: Snapshot, after: Snapshot) -> SnapshotDiff:
     removed = sorted(p for p in before if p not in after)
     changed = sorted(p for p in after if p in before and not after[p].same_content(before[p]))
     return SnapshotDiff(added=tuple(added), changed=tuple(changed), removed=tuple(removed))
+
+
+def changes_since(root: Path, recorded: Snapshot) -> list[str]:
+    """Paths below ``root`` that differ from ``recorded`` by stamp or link target, without reading any file.
+
+    Cheap (one ``lstat`` per path): it tells whether a read-only task wrote to its workspace. A recorded file
+    without a stamp counts as changed only if its size differs.
+    """
+    seen: set[str] = set()
+    changed: list[str] = []
+    for rel, st, abs_path in _walk(root):
+        seen.add(rel)
+        old = recorded.get(rel)
+        if old is None or _differs(old, st, abs_path):
+            changed.append(rel)
+    changed.extend(rel for rel in recorded if rel not in seen)
+    return sorted(changed)
+
+
+def _differs(old: Entry, st: os.stat_result, abs_path: str) -> bool:
+    if stat.S_ISLNK(st.st_mode):
+        return old.kind != "symlink" or old.target != os.readlink(abs_path)
+    if old.kind != "file":
+        return True
+    return old.stamp != FileStamp.of(st) if old.stamp is not None else old.size != st.st_size
+
+
+def stamp_snapshot(root: Path) -> dict[str, Entry]:
+    """Entries carrying only stamps and link targets (no digests): the input of :func:`changes_since`."""
+    result: dict[str, Entry] = {}
+    for rel, st, abs_path in _walk(root):
+        if stat.S_ISLNK(st.st_mode):
+            result[rel] = symlink_entry(os.readlink(abs_path))
+        else:
+            result[rel] = Entry(kind="file", sha256="", size=st.st_size, stamp=FileStamp.of(st))
+    return result

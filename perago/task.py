@@ -16,25 +16,32 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Literal, TypeVar
+from typing import Any, Generic, Literal, Protocol, overload
 
 from pydantic import BaseModel
+from typing_extensions import TypeVar
 
 from perago.errors import TaskDefinitionError
 from perago.spec import WorkspaceSpec
 
 RetryLogic = Literal["FIXED", "EXPONENTIAL_BACKOFF", "LINEAR_BACKOFF"]
-F = TypeVar("F", bound=Callable[..., Any])
+# Defaults (PEP 696) let a bare ``TaskDefinition`` annotation mean "any task".
+P = TypeVar("P", bound=BaseModel, default=BaseModel)
+R = TypeVar("R", bound=BaseModel, default=BaseModel)
 
 
 @dataclass(frozen=True)
-class TaskDefinition:
-    """Everything perago and Conductor need to know about one task type (see docs/architecture.md)."""
+class TaskDefinition(Generic[P, R]):
+    """Everything perago and Conductor need to know about one task type (see docs/architecture.md).
+
+    Generic in the params model ``P`` and the result model ``R``, so that what a harness run returns is typed as
+    the user's own result model.
+    """
 
     name: str
-    fn: Callable[..., BaseModel]
-    params_model: type[BaseModel]
-    output_model: type[BaseModel]
+    fn: Callable[..., R]
+    params_model: type[P]
+    output_model: type[R]
     workspace: WorkspaceSpec | None = None
     version: int = 1
     description: str = ""
@@ -53,19 +60,26 @@ class TaskDefinition:
         """True for workspace tasks (read-only or writable)."""
         return self.workspace is not None
 
-    def __call__(self, *args: Any, **kwargs: Any) -> BaseModel:
+    def __call__(self, *args: Any, **kwargs: Any) -> R:
         """Call the task function directly (handy in unit tests)."""
         return self.fn(*args, **kwargs)
 
 
 def _model(hint: Any, where: str, what: str) -> type[BaseModel]:
     if not (inspect.isclass(hint) and issubclass(hint, BaseModel)):
-        raise TaskDefinitionError(f"{where}: the {what} must be annotated with a pydantic BaseModel, got {hint!r}")
+        raise TaskDefinitionError(
+            f"{where}: the {what} must be a pydantic BaseModel subclass, got {getattr(hint, '__name__', hint)!r}"
+        )
     return hint
 
 
 def _infer(fn: Callable[..., Any]) -> tuple[bool, type[BaseModel], type[BaseModel]]:
     """Return (has_workspace, params model, output model) from the function's annotations."""
+    if not inspect.isfunction(fn) and not inspect.ismethod(fn):
+        raise TaskDefinitionError(
+            f"@task applies to a function `def f(params: P) -> R` or `def f(workspace_dir: Path, params: P) -> R`, "
+            f"got {type(fn).__name__} {fn!r}"
+        )
     where = f"task {fn.__module__}.{fn.__qualname__}"
     try:
         hints = typing.get_type_hints(fn)
@@ -78,15 +92,33 @@ def _infer(fn: Callable[..., Any]) -> tuple[bool, type[BaseModel], type[BaseMode
         )
     if len(params) == 2 and hints.get(params[0]) is not Path:
         raise TaskDefinitionError(f"{where}: the first parameter {params[0]!r} must be annotated `Path`")
-    if params[-1] not in hints or "return" not in hints:
-        raise TaskDefinitionError(f"{where}: annotate the params argument and the return type with pydantic models")
+    if params[-1] not in hints:
+        raise TaskDefinitionError(
+            f"{where}: the params argument {params[-1]!r} has no annotation; annotate it with its pydantic model"
+        )
+    if "return" not in hints:
+        raise TaskDefinitionError(f"{where}: the return annotation is missing; annotate `-> YourResultModel`")
     return (
         len(params) == 2,
-        _model(hints[params[-1]], where, "params argument"),
-        _model(hints["return"], where, "return type"),
+        _model(hints[params[-1]], where, f"params argument {params[-1]!r}"),
+        _model(hints["return"], where, "return annotation"),
     )
 
 
+class TaskDecorator(Protocol):
+    """What ``@task(...)`` with arguments returns: applied to a function, it makes a typed task definition."""
+
+    @overload
+    def __call__(self, fn: Callable[[Path, P], R], /) -> TaskDefinition[P, R]: ...
+    @overload
+    def __call__(self, fn: Callable[[P], R], /) -> TaskDefinition[P, R]: ...
+
+
+@overload
+def task(fn: Callable[[Path, P], R], /) -> TaskDefinition[P, R]: ...
+@overload
+def task(fn: Callable[[P], R], /) -> TaskDefinition[P, R]: ...
+@overload
 def task(
     name: str | None = None,
     *,
@@ -101,44 +133,69 @@ def task(
     concurrency: int = 1,
     concurrency_limit: int | None = None,
     non_retryable: tuple[type[BaseException], ...] = (),
-) -> Callable[[Callable[..., Any]], TaskDefinition]:
+) -> TaskDecorator: ...
+def task(name: Any = None, **options: Any) -> Any:
     """Declare a task from a typed function; returns its :class:`TaskDefinition`.
+
+    Works bare (``@task``) and with arguments (``@task()``, ``@task(name="x", retry_count=0)``). Keyword
+    arguments: ``workspace`` (a :class:`WorkspaceSpec`; a function taking ``workspace_dir`` gets a writable one by
+    default), ``version``, ``description`` (default: the docstring), ``response_timeout_s``, ``timeout_s``,
+    ``retry_count``, ``retry_delay_s``, ``retry_logic``, ``concurrency``, ``concurrency_limit``, ``non_retryable``
+    (exception types that fail the task terminally).
 
     Example:
         >>> @task(retry_count=0)
         ... def greet(params: Hello) -> Greeting: ...
 
     Raises:
-        TaskDefinitionError: When annotations are missing or not pydantic models, or a workspace spec is given
-            to a workspace-free function.
+        TaskDefinitionError: When it is applied to something that is not a function, when annotations are missing
+            or not pydantic models (the missing or wrong annotation is named), or when a workspace spec is given to
+            a workspace-free function.
     """
+    if callable(name) and not options:
+        return _build(name, None, {})
+    if name is not None and not isinstance(name, str):
+        raise TaskDefinitionError(f"@task(name=...) takes the task name as a string, got {type(name).__name__}")
+    unknown = sorted(set(options) - set(_OPTIONS))
+    if unknown:
+        raise TaskDefinitionError(f"@task got unknown option(s) {', '.join(unknown)}; it accepts {', '.join(_OPTIONS)}")
+    return lambda fn: _build(fn, name, options)
 
-    def build(fn: Callable[..., Any]) -> TaskDefinition:
-        has_workspace, params_model, output_model = _infer(fn)
-        if workspace is not None and not has_workspace:
-            raise TaskDefinitionError(
-                f"task {fn.__qualname__}: a WorkspaceSpec was given but the function takes no workspace_dir"
-            )
-        return TaskDefinition(
-            name=name or fn.__name__,
-            fn=fn,
-            params_model=params_model,
-            output_model=output_model,
-            workspace=(workspace or WorkspaceSpec()) if has_workspace else None,
-            version=version,
-            description=description if description is not None else inspect.cleandoc(fn.__doc__ or ""),
-            response_timeout_s=response_timeout_s,
-            timeout_s=timeout_s,
-            retry_count=retry_count,
-            retry_delay_s=retry_delay_s,
-            retry_logic=retry_logic,
-            concurrency=concurrency,
-            concurrency_limit=concurrency_limit,
-            non_retryable=tuple(non_retryable),
-            module=fn.__module__,
+
+_OPTIONS = (
+    "workspace",
+    "version",
+    "description",
+    "response_timeout_s",
+    "timeout_s",
+    "retry_count",
+    "retry_delay_s",
+    "retry_logic",
+    "concurrency",
+    "concurrency_limit",
+    "non_retryable",
+)
+
+
+def _build(fn: Callable[..., Any], name: str | None, options: dict[str, Any]) -> TaskDefinition[Any, Any]:
+    has_workspace, params_model, output_model = _infer(fn)
+    workspace = options.pop("workspace", None)
+    if workspace is not None and not has_workspace:
+        raise TaskDefinitionError(
+            f"task {fn.__qualname__}: a WorkspaceSpec was given but the function takes no workspace_dir"
         )
-
-    return build
+    description = options.pop("description", None)
+    return TaskDefinition(
+        name=name or fn.__name__,
+        fn=fn,
+        params_model=params_model,
+        output_model=output_model,
+        workspace=(workspace or WorkspaceSpec()) if has_workspace else None,
+        description=description if description is not None else inspect.cleandoc(fn.__doc__ or ""),
+        non_retryable=tuple(options.pop("non_retryable", ())),
+        module=fn.__module__,
+        **options,
+    )
 
 
 def _import(module_name: str) -> ModuleType:
@@ -148,7 +205,7 @@ def _import(module_name: str) -> ModuleType:
         raise TaskDefinitionError(f"cannot import {module_name!r}: {exc}; check the module path") from exc
 
 
-def module_tasks(module: ModuleType) -> list[TaskDefinition]:
+def module_tasks(module: ModuleType) -> list[TaskDefinition[Any, Any]]:
     """The task definitions defined at the top level of ``module`` (not those it imports from elsewhere)."""
     return [
         value
@@ -157,7 +214,7 @@ def module_tasks(module: ModuleType) -> list[TaskDefinition]:
     ]
 
 
-def load_module_task(module_name: str) -> TaskDefinition:
+def load_module_task(module_name: str) -> TaskDefinition[Any, Any]:
     """Import ``module_name`` and return its single task.
 
     Raises:
@@ -170,7 +227,7 @@ def load_module_task(module_name: str) -> TaskDefinition:
     return found[0]
 
 
-def discover_tasks(name: str) -> list[TaskDefinition]:
+def discover_tasks(name: str) -> list[TaskDefinition[Any, Any]]:
     """Every task of a module, or of a package and all its submodules, sorted by name.
 
     Raises:
@@ -184,9 +241,9 @@ def discover_tasks(name: str) -> list[TaskDefinition]:
     return merge_task_lists([module_tasks(module) for module in modules])
 
 
-def merge_task_lists(groups: list[list[TaskDefinition]]) -> list[TaskDefinition]:
+def merge_task_lists(groups: list[list[TaskDefinition[Any, Any]]]) -> list[TaskDefinition[Any, Any]]:
     """Combine the tasks of several modules, refusing duplicate names (both modules named)."""
-    seen: dict[str, TaskDefinition] = {}
+    seen: dict[str, TaskDefinition[Any, Any]] = {}
     for definition in (d for group in groups for d in group):
         if definition.name in seen and seen[definition.name] is not definition:
             raise TaskDefinitionError(

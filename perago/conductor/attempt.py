@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from conductor.client.http.models.task import Task
 from conductor.client.http.models.task_exec_log import TaskExecLog
 from conductor.client.http.models.task_result import TaskResult
 
-from perago.models import AttemptSnapshot
 from perago.result import RuntimeTaskResult
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def attempt_snapshot(task: Task) -> AttemptSnapshot:
-    """The attempt identity of a task as polled (or as re-read for the fence)."""
-    return AttemptSnapshot(
-        task_id=task.task_id or "",
-        workflow_id=task.workflow_instance_id or "",
-        poll_count=int(task.poll_count or 0),
-        retry_count=int(task.retry_count or 0),
-        worker_id=task.worker_id,
-        status=str(task.status or ""),
-        task_type=task.task_def_name or task.task_type or "",
-        reference_task_name=task.reference_task_name or "",
-    )
 
 
 def execution_id_for(task: Task) -> str:
@@ -44,8 +30,20 @@ def task_input(task: Task) -> dict[str, Any]:
 
 
 def to_task_result(task: Task, worker_id: str, result: RuntimeTaskResult) -> TaskResult:
-    """Conductor's TaskResult for a runtime result (status, outputData, reasonForIncompletion, logs)."""
-    logs = [TaskExecLog(log=line, task_id=task.task_id) for line in result.logs]
+    """Conductor's TaskResult for a runtime result (status, outputData, reasonForIncompletion, logs).
+
+    Each log entry carries ``createdTime`` (the server drops entries without it): the time of the attempt event it
+    comes from, else now.
+    """
+    if result.events:
+        logs = [
+            TaskExecLog(log=line, task_id=task.task_id, created_time=int(event.at * 1000))
+            for event in result.events
+            for line in event.log_lines()
+        ]
+    else:
+        now = int(time.time() * 1000)
+        logs = [TaskExecLog(log=line, task_id=task.task_id, created_time=now) for line in result.logs]
     return TaskResult(
         workflow_instance_id=task.workflow_instance_id,
         task_id=task.task_id,

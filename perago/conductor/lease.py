@@ -17,7 +17,6 @@ from conductor.client.http.models.task import Task
 from loguru import logger
 
 from perago.attempt import assert_current_attempt_snapshot
-from perago.conductor.attempt import attempt_snapshot
 from perago.conductor.client import ConductorApi
 from perago.errors import PeragoError, StaleAttemptError
 from perago.models import AttemptSnapshot
@@ -83,7 +82,7 @@ class LeaseKeeper:
         try:
             self._api.extend_lease(lease.task, self._worker_id)
             current = self._api.get_task(lease.attempt.task_id)
-            assert_current_attempt_snapshot(lease.attempt, attempt_snapshot(current) if current else None)
+            assert_current_attempt_snapshot(lease.attempt, current)
         except StaleAttemptError as exc:
             logger.warning("lease lost, stopping attempt: {}", exc)
             lease.cancel.set()

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from conductor.client.http.models.task import Task
 
-from perago.conductor.attempt import attempt_snapshot, execution_id_for, task_input
+from perago.conductor.attempt import execution_id_for, task_input
 from perago.errors import WorkerShuttingDownError
-from perago.models import AttemptSnapshot, DownloadRecord, StagedWorkspace, StageRequest
+from perago.execution import TaskExecutionContext
+from perago.models import AttemptSnapshot, DownloadRecord, StagedWorkspace
 from perago.result import RuntimeTaskResult, result_for_exception
 from perago.runtime import run_workspace_free_task_attempt, run_workspace_task_attempt
 from perago.task import TaskDefinition
@@ -49,17 +50,20 @@ def _metered(definition: TaskDefinition, callbacks: dict[str, Any], metrics: Wor
     """Wrap the store's download and stage callbacks to count bytes and files."""
     download, stage = callbacks["download_workspace"], callbacks["stage_workspace"]
 
-    def download_workspace(workspace: Any, spec: Any, directory: Any) -> DownloadRecord | None:
-        record: DownloadRecord | None = download(workspace, spec, directory)
+    def download_workspace(workspace_input: Any, workspace_spec: Any, workspace_dir: Any) -> DownloadRecord | None:
+        record: DownloadRecord | None = download(workspace_input, workspace_spec, workspace_dir)
         if record is not None:
             metrics.bytes.labels(task=definition.name, direction="download").inc(record.bytes_downloaded)
             metrics.files.labels(task=definition.name, direction="download").inc(len(record.entries))
         return record
 
-    def stage_workspace(request: StageRequest) -> StagedWorkspace:
-        staged: StagedWorkspace = stage(request)
-        upserted = request.diff.upserted
-        metrics.bytes.labels(task=definition.name, direction="upload").inc(sum(request.after[p].size for p in upserted))
+    def stage_workspace(
+        workspace_dir: Any, workspace_input: Any, workspace_spec: Any, execution: TaskExecutionContext
+    ) -> StagedWorkspace:
+        staged: StagedWorkspace = stage(workspace_dir, workspace_input, workspace_spec, execution)
+        upserted = execution.diff.upserted if execution.diff is not None else ()
+        after = execution.after or {}
+        metrics.bytes.labels(task=definition.name, direction="upload").inc(sum(after[p].size for p in upserted))
         metrics.files.labels(task=definition.name, direction="upload").inc(len(upserted))
         return staged
 
@@ -77,18 +81,22 @@ def run_attempt(
         "cancel_event": running.cancel,
         "secrets": settings.secret_values(),
     }
+    # The polled conductor Task itself is the attempt (the seed's contract): the fence compares it with the task
+    # as re-read from the server.
     metrics.in_flight.labels(task=definition.name).inc()
     started = time.monotonic()
     try:
         if definition.workspace is None:
-            result = run_workspace_free_task_attempt(definition, task_input(running.task), running.attempt, **common)
+            result = run_workspace_free_task_attempt(
+                definition, task_input(running.task), attempt=running.task, **common
+            )
         else:
             result = run_workspace_task_attempt(
                 definition,
                 task_input(running.task),
-                running.attempt,
+                running.task,
                 settings.workspace_root,
-                load_current_attempt=lambda _: _reread(worker, running),
+                load_current_attempt=lambda attempt: worker.api.get_task(AttemptSnapshot.of(attempt).task_id),
                 owner_worker_id=worker.worker_id,
                 full_rehash=settings.full_rehash,
                 **_metered(definition, callbacks, metrics),
@@ -100,8 +108,3 @@ def run_attempt(
     outcome = "abandoned" if running.abandoned else result.status.lower()
     metrics.attempts.labels(task=definition.name, outcome=outcome).inc()
     return result
-
-
-def _reread(worker: Worker, running: Running) -> AttemptSnapshot | None:
-    current = worker.api.get_task(running.attempt.task_id)
-    return attempt_snapshot(current) if current is not None else None

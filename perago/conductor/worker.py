@@ -32,12 +32,13 @@ from typing import Any
 from conductor.client.http.models.task import Task
 from loguru import logger
 
-from perago.conductor.attempt import attempt_snapshot, to_task_result
+from perago.conductor.attempt import to_task_result
 from perago.conductor.client import ConductorApi
 from perago.conductor.lease import LeaseKeeper
 from perago.conductor.metrics import WorkerMetrics
 from perago.conductor.running import Running, run_attempt, shutdown_result
 from perago.errors import PeragoError
+from perago.models import AttemptSnapshot
 from perago.result import RuntimeTaskResult
 from perago.settings import PeragoSettings
 from perago.task import TaskDefinition
@@ -207,7 +208,7 @@ class Worker:
                 self._cond.notify_all()
 
     def _run_one(self, definition: TaskDefinition, task: Task) -> Task | None:
-        running = Running(task, attempt_snapshot(task), threading.Event())
+        running = Running(task, AttemptSnapshot.of(task), threading.Event())
         with self._cond:
             self._running[running.attempt.task_id] = running
         self.lease.track(task, running.attempt, running.cancel)

@@ -4,19 +4,24 @@
 store = LakeFSWorkspaceStore.from_settings(PeragoSettings())
 run_workspace_task_attempt(..., **store.callbacks(), load_current_attempt=..., ...)
 ```
+
+Each method has the seed's callback shape (:mod:`perago.execution`). What the store needs beyond the seed's
+arguments — the pinned commit, the diff, the after-snapshot, the ``perago.*`` metadata — it reads from the
+``execution`` context the runtime passes, so nothing is listed or hashed twice.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from perago.errors import LakeFSError
+from perago.execution import TaskExecutionContext, staging_request
 from perago.lakefs import download, publish, stage
 from perago.lakefs.client import LakeFSConnection
-from perago.models import DownloadRecord, StagedWorkspace, StageRequest, WorkspaceInput
+from perago.models import DownloadRecord, StagedWorkspace, WorkspaceInput
 from perago.settings import PeragoSettings
 from perago.spec import WorkspaceSpec
 
@@ -35,24 +40,43 @@ class LakeFSWorkspaceStore:
         """A store for ``LAKECTL_*`` endpoint and credentials, ``PERAGO_TRANSFER_WORKERS`` and retry settings."""
         return cls(LakeFSConnection(settings, sleep=sleep), settings.transfer_workers)
 
-    def download_workspace(self, workspace: WorkspaceInput, spec: WorkspaceSpec, directory: Path) -> DownloadRecord:
-        """Pin the ref, then fetch every object into ``directory`` (see :mod:`perago.lakefs.download`)."""
-        return download.download_workspace(self.conn, workspace, directory, self.transfer_workers)
+    def download_workspace(
+        self, workspace_input: WorkspaceInput, workspace_spec: WorkspaceSpec, workspace_dir: Path
+    ) -> DownloadRecord:
+        """Pin the ref, then fetch every object into ``workspace_dir`` (see :mod:`perago.lakefs.download`)."""
+        return download.download_workspace(self.conn, workspace_input, workspace_dir, self.transfer_workers)
 
-    def stage_workspace(self, request: StageRequest) -> StagedWorkspace:
-        """Put the attempt's changes on a new hidden staging branch and commit them."""
+    def stage_workspace(
+        self,
+        workspace_dir: Path,
+        workspace_input: WorkspaceInput,
+        workspace_spec: WorkspaceSpec,
+        execution: TaskExecutionContext,
+    ) -> StagedWorkspace:
+        """Put the attempt's changes on a new hidden staging branch from the pinned commit, and commit them."""
+        request = staging_request(workspace_dir, workspace_input, execution)
         return stage.stage_workspace(self.conn, request, self.transfer_workers)
 
-    def publish_workspace(self, staged: StagedWorkspace, workspace: WorkspaceInput, metadata: Mapping[str, str]) -> str:
-        """Merge the staging branch into the target branch; returns the merge commit id."""
-        return publish.publish_workspace(self.conn, staged, workspace, metadata, metadata.get("perago.task", "task"))
+    def publish_workspace(
+        self,
+        staged: StagedWorkspace,
+        workspace_input: WorkspaceInput,
+        workspace_spec: WorkspaceSpec,
+        execution: TaskExecutionContext,
+    ) -> str:
+        """Merge the staging branch into the target branch with the attempt's metadata; returns the merge commit."""
+        metadata = execution.metadata
+        return publish.publish_workspace(self.conn, staged, workspace_input, metadata, execution.task_name or "task")
 
     def cleanup_staging(self, staged: StagedWorkspace) -> None:
         """Delete the staging branch (already gone counts as done)."""
         stage.delete_branch_quietly(self.conn, staged.repository, staged.branch)
 
-    def complete_noop_workspace(self, workspace: WorkspaceInput) -> str:
-        """Nothing changed: check the target branch exists and return the pinned commit."""
+    def complete_noop_workspace(
+        self, workspace_input: WorkspaceInput, workspace_spec: WorkspaceSpec, execution: TaskExecutionContext
+    ) -> str:
+        """Nothing changed: check the target branch exists and return the pinned input commit."""
+        workspace = execution.pinned_workspace or workspace_input
         try:
             self.conn.call(
                 f"read branch {workspace.branch} of {workspace.repository}",

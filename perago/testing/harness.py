@@ -22,11 +22,13 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar
 
 from pydantic import BaseModel
 
 from perago.models import AttemptSnapshot, WorkspaceInput
+from perago.result import RuntimeTaskResult
+from perago.runtime import run_workspace_free_task_attempt, run_workspace_task_attempt
 from perago.settings import PeragoSettings
 from perago.snapshot import SnapshotDiff
 from perago.task import TaskDefinition
@@ -34,10 +36,12 @@ from perago.testing.harness_local import LocalDirectoryStore
 from perago.testing.harness_repo import LakeFSRepository
 
 COMPLETED = "COMPLETED"
+P = TypeVar("P", bound=BaseModel)
+R = TypeVar("R", bound=BaseModel)
 
 
 @dataclass(frozen=True)
-class TaskRun:
+class TaskRun(Generic[R]):
     """The outcome of one harness run.
 
     Attributes:
@@ -50,17 +54,23 @@ class TaskRun:
         changes: What the run published (None when it published nothing: read-only, no-op or failure).
         commit: The published commit (``id``, ``message``, ``parents``, ``metadata``), or None.
         calls: For a local directory: the store callbacks that ran, in order.
+        logs: The task log lines Conductor would receive (phase transitions; a failure's traceback).
+        exception: The exception the attempt failed with (None when it completed).
+        traceback: Its traceback, as the worker logs it (secrets redacted).
     """
 
     task: str
     status: str
     output: Mapping[str, Any]
     reason: str | None
-    result: BaseModel | None = None
+    result: R | None = None
     workspace: WorkspaceInput | None = None
     changes: SnapshotDiff | None = None
     commit: Mapping[str, Any] | None = None
     calls: tuple[str, ...] = ()
+    logs: tuple[str, ...] = ()
+    exception: BaseException | None = field(default=None, repr=False, compare=False)
+    traceback: str | None = None
 
     @property
     def completed(self) -> bool:
@@ -75,7 +85,7 @@ class TaskRun:
 
 
 @dataclass
-class TaskEnvironment:
+class TaskEnvironment(Generic[P, R]):
     """Runs a task's attempts in-process with injected storage.
 
     Attributes:
@@ -85,7 +95,7 @@ class TaskEnvironment:
             default; each attempt's own directory inside it is removed when the attempt ends).
     """
 
-    task: TaskDefinition
+    task: TaskDefinition[P, R]
     settings: PeragoSettings = field(default_factory=PeragoSettings)
     workspace_root: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "perago-harness")
     attempt: AttemptSnapshot = field(
@@ -105,7 +115,7 @@ class TaskEnvironment:
         directory: Path | None = None,
         workspace: WorkspaceInput | None = None,
         repository: LakeFSRepository | None = None,
-    ) -> TaskRun:
+    ) -> TaskRun[R]:
         """Run the task once.
 
         Args:
@@ -126,19 +136,17 @@ class TaskEnvironment:
             raise TypeError(f"task {self.task.name} needs a workspace: pass directory=, or workspace= and repository=")
         return self._run_lakefs(wire, workspace, repository)
 
-    def _run_free(self, params: dict[str, Any]) -> TaskRun:
-        from perago.runtime import run_workspace_free_task_attempt
-
+    def _run_free(self, params: dict[str, Any]) -> TaskRun[R]:
         result = run_workspace_free_task_attempt(
             self.task,
             {"params": params},
-            self.attempt,
-            execution_id=uuid.uuid4().hex,
             failure_reason_max_length=self.settings.failure_reason_max_length,
+            attempt=self.attempt,
+            secrets=self.settings.secret_values(),
         )
         return self._finish(result)
 
-    def _run_local(self, params: dict[str, Any], directory: Path) -> TaskRun:
+    def _run_local(self, params: dict[str, Any], directory: Path) -> TaskRun[R]:
         store = LocalDirectoryStore(directory)
         workspace = store.workspace()
         result = self._attempt(params, workspace, _callbacks(store))
@@ -149,7 +157,7 @@ class TaskEnvironment:
             commit = {"id": ref, "parents": [workspace.ref], "metadata": store.published_metadata}
         return self._finish(result, changes=changes, commit=commit, calls=tuple(store.calls))
 
-    def _run_lakefs(self, params: dict[str, Any], workspace: WorkspaceInput, repo: LakeFSRepository) -> TaskRun:
+    def _run_lakefs(self, params: dict[str, Any], workspace: WorkspaceInput, repo: LakeFSRepository) -> TaskRun[R]:
         from perago.lakefs.store import LakeFSWorkspaceStore
 
         settings = repo.settings(workspace_root=self.workspace_root)
@@ -168,9 +176,9 @@ class TaskEnvironment:
                 changes = repo.diff(before, ref)
         return self._finish(result, changes=changes, commit=commit)
 
-    def _attempt(self, params: dict[str, Any], workspace: WorkspaceInput, callbacks: dict[str, Any]) -> Any:
-        from perago.runtime import run_workspace_task_attempt
-
+    def _attempt(
+        self, params: dict[str, Any], workspace: WorkspaceInput, callbacks: dict[str, Any]
+    ) -> RuntimeTaskResult:
         return run_workspace_task_attempt(
             self.task,
             {"workspace": workspace.model_dump(mode="json"), "params": params},
@@ -179,10 +187,11 @@ class TaskEnvironment:
             owner_worker_id=self.attempt.worker_id or "harness-worker",
             execution_id=uuid.uuid4().hex,
             failure_reason_max_length=self.settings.failure_reason_max_length,
+            secrets=self.settings.secret_values(),
             **callbacks,
         )
 
-    def _finish(self, result: Any, **extra: Any) -> TaskRun:
+    def _finish(self, result: RuntimeTaskResult, **extra: Any) -> TaskRun[R]:
         output = dict(result.output_data or {})
         completed = result.status == COMPLETED
         model = self.task.output_model.model_validate(output["result"]) if completed else None
@@ -194,11 +203,14 @@ class TaskEnvironment:
             reason=result.reason_for_incompletion,
             result=model,
             workspace=workspace,
+            logs=result.logs,
+            exception=result.exception,
+            traceback=result.traceback,
             **extra,
         )
 
 
-def _always_current(attempt: AttemptSnapshot) -> AttemptSnapshot:
+def _always_current(attempt: object) -> object:
     return attempt
 
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Mapping
 from pathlib import Path
 
-from perago.models import AttemptSnapshot, DownloadRecord, StagedWorkspace, StageRequest, WorkspaceInput
+from perago.errors import UnsafePathError
+from perago.execution import TaskExecutionContext, staging_request
+from perago.lakefs.paths import symlink_target_is_inside
+from perago.models import DownloadRecord, StagedWorkspace, StageRequest, WorkspaceInput
 from perago.snapshot import Snapshot, SnapshotDiff, snapshot_directory
+from perago.spec import WorkspaceSpec
 
 LOCAL_REPOSITORY = "local-workspace"
 
@@ -59,37 +62,66 @@ class LocalDirectoryStore:
         ref = snapshot_digest(snapshot_directory(self.directory))
         return WorkspaceInput(repository=LOCAL_REPOSITORY, branch="main", ref_type="commit", ref=ref)
 
-    def download_workspace(self, workspace: WorkspaceInput, spec: object, directory: Path) -> DownloadRecord | None:
+    def download_workspace(
+        self, workspace_input: WorkspaceInput, workspace_spec: WorkspaceSpec, workspace_dir: Path
+    ) -> DownloadRecord | None:
         self.calls.append("download")
         for source in sorted(self.directory.rglob("*")):
             if source.is_file() or source.is_symlink():
-                _copy_entry(source, directory / source.relative_to(self.directory))
+                _copy_entry(source, workspace_dir / source.relative_to(self.directory))
         return None
 
-    def load_current_attempt(self, attempt: AttemptSnapshot) -> AttemptSnapshot | None:
+    def load_current_attempt(self, attempt: object) -> object:
         self.calls.append("fence")
         return attempt
 
-    def stage_workspace(self, request: StageRequest) -> StagedWorkspace:
+    def stage_workspace(
+        self,
+        workspace_dir: Path,
+        workspace_input: WorkspaceInput,
+        workspace_spec: WorkspaceSpec,
+        execution: TaskExecutionContext,
+    ) -> StagedWorkspace:
         self.calls.append("stage")
+        request = staging_request(workspace_dir, workspace_input, execution)
+        _refuse_what_lakefs_refuses(request)
         self.staged_request = request
         commit = snapshot_digest(request.after)
         return StagedWorkspace(repository=LOCAL_REPOSITORY, branch="perago-stg-harness", commit=commit)
 
-    def publish_workspace(self, staged: StagedWorkspace, workspace: WorkspaceInput, metadata: Mapping[str, str]) -> str:
+    def publish_workspace(
+        self,
+        staged: StagedWorkspace,
+        workspace_input: WorkspaceInput,
+        workspace_spec: WorkspaceSpec,
+        execution: TaskExecutionContext,
+    ) -> str:
         self.calls.append("publish")
         request = self.staged_request
         assert request is not None, "publish_workspace called before stage_workspace"
         _apply(request.diff, request.directory, self.directory)
-        self.published_metadata = dict(metadata)
+        self.published_metadata = dict(execution.metadata)
         return staged.commit
 
     def cleanup_staging(self, staged: StagedWorkspace) -> None:
         self.calls.append("cleanup")
 
-    def complete_noop_workspace(self, workspace: WorkspaceInput) -> str:
+    def complete_noop_workspace(
+        self, workspace_input: WorkspaceInput, workspace_spec: WorkspaceSpec, execution: TaskExecutionContext
+    ) -> str:
         self.calls.append("noop")
-        return workspace.ref
+        return (execution.pinned_workspace or workspace_input).ref
+
+
+def _refuse_what_lakefs_refuses(request: StageRequest) -> None:
+    """The lakeFS store refuses a symlink pointing out of the workspace; so does the local directory."""
+    for path in request.diff.upserted:
+        entry = request.after[path]
+        if entry.kind == "symlink" and not symlink_target_is_inside(path, entry.target or ""):
+            raise UnsafePathError(
+                f"symlink {path!r} points outside the workspace ({entry.target!r}); refused, not followed "
+                "(lakeFS publication refuses it too): write the file itself into the workspace instead"
+            )
 
 
 def _apply(diff: SnapshotDiff, source: Path, target: Path) -> None:

@@ -31,3 +31,14 @@ def slow(params: Numbers) -> Doubled:
     GATE.wait()
     current_task_context().raise_if_cancelled("the end of the body")
     return Doubled(y=params.x)
+
+
+SECRET = "tr4ceback-Secret-77"
+
+
+@task(retry_count=0)
+def divide(params: Numbers) -> Doubled:
+    """Fails with a traceback whose text would carry a credential if it were not redacted."""
+    if params.x:
+        raise ZeroDivisionError(f"division by zero while holding {SECRET}")
+    return Doubled(y=0)

@@ -7,9 +7,9 @@ from typing import Any
 
 from conductor.client.http.models.task import Task
 
-from perago.conductor.attempt import attempt_snapshot
 from perago.conductor.lease import LeaseKeeper
 from perago.errors import ConductorError
+from perago.models import AttemptSnapshot
 
 
 class FakeApi:
@@ -47,7 +47,7 @@ def keeper_with(api: FakeApi, stale: list[Task]) -> tuple[LeaseKeeper, threading
     keeper = LeaseKeeper(api, "w", clock=lambda: api.now, fraction=0.5, on_stale=stale.append)  # type: ignore[arg-type]
     task, cancel = polled(), threading.Event()
     api.current = task
-    keeper.track(task, attempt_snapshot(task), cancel)
+    keeper.track(task, AttemptSnapshot.of(task), cancel)
     return keeper, cancel
 
 
@@ -86,7 +86,7 @@ def test_tasks_without_a_response_timeout_cost_nothing() -> None:
     api = FakeApi()
     keeper = LeaseKeeper(api, "w", clock=lambda: api.now)  # type: ignore[arg-type]
     task = polled(response_timeout_seconds=0)
-    keeper.track(task, attempt_snapshot(task), threading.Event())
+    keeper.track(task, AttemptSnapshot.of(task), threading.Event())
     api.now = 1e6
     keeper.tick()
     assert api.extended == []

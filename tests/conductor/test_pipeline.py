@@ -109,8 +109,8 @@ def test_stale_attempt_is_fenced_after_staging(
     retry_worker = Worker([build], settings, worker_id="retry-worker", lease_tick_s=3600)
     staged_by_stale: list[str] = []
 
-    def stage_then_go_stale(request: Any) -> Any:
-        staged = real["stage_workspace"](request)
+    def stage_then_go_stale(workspace_dir: Path, workspace_input: Any, spec: Any, execution: Any) -> Any:
+        staged = real["stage_workspace"](workspace_dir, workspace_input, spec, execution)
         staged_by_stale.append(staged.branch)
         if how == "terminated":
             http("DELETE", f"{conductor.url}/workflow/{workflow_id}?reason=test")

@@ -58,7 +58,9 @@ def test_bad_params_fail_terminally_with_the_validation_error(
     Worker([double], settings).run_until_idle(idle_s=0.3)
     task = conductor_emulator.get_workflow(workflow_id)["tasks"][0]
     assert task["status"] == "FAILED_WITH_TERMINAL_ERROR"
-    assert task["reasonForIncompletion"].startswith("TaskInputError: task double: unknown params key(s) 'z'")
+    reason = task["reasonForIncompletion"]
+    assert reason.startswith("ValidationError: 1 validation error(s) for Numbers: z: Extra inputs are not permitted")
+    assert "in the params of task double: fix the workflow's inputParameters" in reason
 
 
 def run_slow_workflow(emu: ConductorEmulator, tmp_path: Path) -> tuple[Worker, str]:
@@ -196,7 +198,7 @@ def test_register_command(conductor_emulator: ConductorEmulator) -> None:
     env = {**os.environ, "PYTHONPATH": str(root)}
     result = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert "registered 2 task definition(s)" in result.stdout and "double, slow" in result.stdout
+    assert "registered 3 task definition(s)" in result.stdout and "divide, double, slow" in result.stdout
     assert http("GET", f"{conductor_emulator.url}/metadata/taskdefs/double")["name"] == "double"
     bad = subprocess.run([*cmd[:4], "nope.nothing"], cwd=root, env=env, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1 and "perago register: error: cannot import 'nope.nothing'" in bad.stderr

@@ -33,7 +33,7 @@ def run(recorder: Recorder, root: Path, cancel: threading.Event, **extra: Any):
         **(recorder.callbacks() | extra),
     )
     assert not (root / "exec-c").exists()
-    assert all(o.execution_id != "exec-c" for o in active_workspace_owners())
+    assert all(o.worker_id != "w-1" for o in active_workspace_owners())
     return result
 
 
@@ -94,12 +94,7 @@ def test_a_cancelled_workspace_free_attempt_does_not_run() -> None:
     cancel = threading.Event()
     cancel.set()
     result = run_workspace_free_task_attempt(
-        greet,
-        {"params": {"name": "ada"}},
-        ATTEMPT,
-        execution_id="e",
-        failure_reason_max_length=300,
-        cancel_event=cancel,
+        greet, {"params": {"name": "ada"}}, failure_reason_max_length=300, cancel_event=cancel
     )
     assert result.status == "FAILED" and result.error_type == "AttemptCancelledError"
 
@@ -206,5 +201,5 @@ def test_change_detection_hashes_only_what_the_body_touched(
     monkeypatch.setattr(snapshot, "hash_file", counting)
     result = run(recorder, tmp_path, threading.Event(), full_rehash=full_rehash)
     assert result.status == "COMPLETED"
-    assert recorder.staged[0].diff.added == ("out/result.txt",) and not recorder.staged[0].diff.changed
+    assert recorder.executions[0].diff.added == ("out/result.txt",) and not recorder.executions[0].diff.changed
     assert sorted(calls) == hashed  # the download's digests are the before-snapshot: nothing is read twice

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,10 @@ def bad_not_model(params: dict) -> R:  # type: ignore[type-arg]
     return R(ok=True)
 
 
+def bad_no_return(params: P):  # type: ignore[no-untyped-def]
+    return R(ok=True)
+
+
 def bad_first_param(workspace_dir: str, params: P) -> R:
     return R(ok=True)
 
@@ -67,17 +72,44 @@ def bad_return(params: P) -> int:
 @pytest.mark.parametrize(
     ("fn", "message"),
     [
-        (bad_missing, "annotate the params argument and the return type"),
-        (bad_not_model, "params argument must be annotated with a pydantic BaseModel"),
+        (bad_missing, "the params argument 'params' has no annotation"),
+        (bad_not_model, "the params argument 'params' must be a pydantic BaseModel subclass, got 'dict'"),
         (bad_first_param, "first parameter 'workspace_dir' must be annotated `Path`"),
         (bad_arity, "got 3 parameters"),
-        (bad_return, "return type must be annotated with a pydantic BaseModel"),
+        (bad_return, "the return annotation must be a pydantic BaseModel subclass, got 'int'"),
+        (bad_no_return, "the return annotation is missing; annotate `-> YourResultModel`"),
     ],
 )
 def test_decorator_errors_name_the_function(fn: Any, message: str) -> None:
-    with pytest.raises(TaskDefinitionError, match=message) as info:
-        task()(fn)
-    assert fn.__name__ in str(info.value)
+    for decorate in (task(), task):  # with arguments and bare: the same message
+        with pytest.raises(TaskDefinitionError, match=re.escape(message)) as info:
+            decorate(fn)
+        assert fn.__name__ in str(info.value)
+
+
+def test_bare_decorator_and_name_forms() -> None:
+    """Issue 9, acceptance 4: ``@task``, ``@task()`` and ``@task(name=...)`` (and a positional name) all work."""
+
+    def body(params: P) -> R:
+        return R(ok=True)
+
+    bare, empty, named, positional = task(body), task()(body), task(name="renamed")(body), task("pos")(body)
+    assert (bare.name, empty.name, named.name, positional.name) == ("body", "body", "renamed", "pos")
+    assert bare.params_model is P and bare.output_model is R and bare.workspace is None
+
+
+@pytest.mark.parametrize("thing", [42, "text", type("NotAFunction", (), {})(), print])
+def test_task_on_something_that_is_not_a_function(thing: Any) -> None:
+    with pytest.raises(TaskDefinitionError, match="@task applies to a function"):
+        task()(thing)
+    if not isinstance(thing, str):
+        with pytest.raises(TaskDefinitionError):
+            task(thing)
+
+
+def test_unknown_options_are_named() -> None:
+    with pytest.raises(TaskDefinitionError, match="unknown option\\(s\\) retries"):
+        task(retries=3)  # type: ignore[call-overload]
 
 
 def test_workspace_spec_on_a_workspace_free_function_is_refused() -> None:

@@ -128,8 +128,8 @@ def test_staging_branch_is_removed_after_a_failed_publication(lake: Lake, tmp_pa
     stage = callbacks["stage_workspace"]
     fences: list[int] = []
 
-    def stage_then_race(request: object) -> object:
-        staged = stage(request)
+    def stage_then_race(workspace_dir: Path, workspace_input: object, spec: object, execution: object) -> object:
+        staged = stage(workspace_dir, workspace_input, spec, execution)
         lake.put({"out.txt": b"someone else"}, message="concurrent writer")  # makes the merge conflict
         return staged
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from perago.errors import LakeFSError, PublishConflictError, UnsafePathError
-from perago.models import AttemptSnapshot, StageRequest
+from perago.execution import TaskExecutionContext
+from perago.models import AttemptSnapshot, StagedWorkspace, WorkspaceInput
 from perago.runtime import attempt_metadata
 from perago.snapshot import diff_snapshots, snapshot_directory
 from perago.spec import WorkspaceSpec
@@ -26,20 +27,35 @@ FILES = {
 }
 
 
-def request_for(lake: Lake, root: Path, before: dict, commit: str, execution_id: str = "exec-1") -> StageRequest:
+SPEC = WorkspaceSpec()
+
+
+def request_for(
+    lake: Lake, root: Path, before: dict, commit: str, execution_id: str = "exec-1"
+) -> TaskExecutionContext:
+    """The execution context the runtime would pass the store's seed-shaped callbacks after the body."""
     after = snapshot_directory(root, previous=before)
     task = TaskDefinition(name="build", fn=lambda: None, params_model=object, output_model=object)  # type: ignore[arg-type]
     metadata = attempt_metadata(task, ATTEMPT, execution_id, commit, {})
-    return StageRequest(
-        workspace=lake.workspace(commit, "commit"),
-        directory=root,
+    return TaskExecutionContext(
+        ATTEMPT,
+        execution_id,
+        identity=ATTEMPT,
+        task_name="build",
+        pinned_workspace=lake.workspace(commit, "commit"),
         diff=diff_snapshots(before, after),
         after=after,
         metadata=metadata,
-        attempt=ATTEMPT,
-        task_name="build",
-        execution_id=execution_id,
     )
+
+
+def stage(lake: Lake, root: Path, execution: TaskExecutionContext) -> StagedWorkspace:
+    assert execution.pinned_workspace is not None
+    return lake.store.stage_workspace(root, execution.pinned_workspace, SPEC, execution)
+
+
+def publish(lake: Lake, staged: StagedWorkspace, workspace: WorkspaceInput, execution: TaskExecutionContext) -> str:
+    return lake.store.publish_workspace(staged, workspace, SPEC, execution)
 
 
 def test_round_trip_uploads_only_changes(lake: Lake, tmp_path: Path) -> None:
@@ -57,15 +73,16 @@ def test_round_trip_uploads_only_changes(lake: Lake, tmp_path: Path) -> None:
     (root / "raw/new.txt").write_bytes(b"new")
     (root / "raw/empty.txt").unlink()
     lake.emu.reset_requests()
-    staged = lake.store.stage_workspace(request_for(lake, root, dict(record.entries), seed))
+    staged = stage(lake, root, request_for(lake, root, dict(record.entries), seed))
     assert lake.emu.request_count("uploadObject") == 2
     assert lake.emu.request_count("deleteObjects") == 1
     assert staged.branch.startswith("perago-stg-") and staged.branch in lake.branches()
     staged_commit = lake.get(f"/repositories/{REPO}/commits/{staged.commit}")
     assert staged_commit["metadata"]["perago.execution_id"] == "exec-1"
 
-    metadata = request_for(lake, root, dict(record.entries), seed).metadata
-    merge = lake.store.publish_workspace(staged, lake.workspace(), metadata)
+    execution = request_for(lake, root, dict(record.entries), seed)
+    metadata = execution.metadata
+    merge = publish(lake, staged, lake.workspace(), execution)
     head = lake.log()[0]
     assert head["id"] == merge and head["parents"][1] == staged.commit
     assert head["metadata"] == dict(metadata)
@@ -100,14 +117,14 @@ def test_symlinks_inside_round_trip_and_outside_are_refused(lake: Lake, tmp_path
     root.mkdir()
     record = lake.store.download_workspace(lake.workspace(), WorkspaceSpec(), root)
     os.symlink("real.txt", root / "data/link")
-    staged = lake.store.stage_workspace(request_for(lake, root, dict(record.entries), seed))
+    staged = stage(lake, root, request_for(lake, root, dict(record.entries), seed))
     again = tmp_path / "again"
     again.mkdir()
     copy = lake.store.download_workspace(lake.workspace(staged.commit, "commit"), WorkspaceSpec(), again)
     assert os.readlink(again / "data/link") == "real.txt" and copy.entries["data/link"].kind == "symlink"
     os.symlink("/etc/passwd", root / "data/escape")
     with pytest.raises(UnsafePathError, match="points outside the workspace"):
-        lake.store.stage_workspace(request_for(lake, root, dict(record.entries), seed, "exec-2"))
+        stage(lake, root, request_for(lake, root, dict(record.entries), seed, "exec-2"))
     assert not [b for b in lake.branches() if "exec-2" in b]  # the failed staging branch was deleted
 
 
@@ -121,8 +138,8 @@ def test_transient_failures_on_upload_and_merge_are_retried(lake: Lake, tmp_path
     lake.emu.inject_fault("mergeIntoBranch", status=429, times=1)
     lake.emu.drop_connection("mergeIntoBranch", times=1)
     request = request_for(lake, root, dict(record.entries), seed)
-    staged = lake.store.stage_workspace(request)
-    merge = lake.store.publish_workspace(staged, lake.workspace(), request.metadata)
+    staged = stage(lake, root, request)
+    merge = publish(lake, staged, lake.workspace(), request)
     assert lake.read(merge, "a.txt") == b"b"
     assert len(lake.sleeps) == 4
     assert len([c for c in lake.log() if len(c["parents"]) == 2]) == 1
@@ -144,11 +161,11 @@ def test_conflict_names_the_paths(lake: Lake, tmp_path: Path, ref_type: str, ret
     record = lake.store.download_workspace(lake.workspace(seed, "commit"), WorkspaceSpec(), root)
     (root / "shared.csv").write_bytes(b"ours")
     request = request_for(lake, root, dict(record.entries), seed)
-    staged = lake.store.stage_workspace(request)
+    staged = stage(lake, root, request)
     lake.put({"shared.csv": b"theirs"}, message="concurrent change")
     workspace = lake.workspace(seed if ref_type == "commit" else "main", ref_type)
     with pytest.raises(PublishConflictError) as info:
-        lake.store.publish_workspace(staged, workspace, request.metadata)
+        publish(lake, staged, workspace, request)
     assert info.value.paths == ["shared.csv"]
     assert "conflicted on: shared.csv" in str(info.value)
     assert info.value.retryable is retryable
@@ -156,10 +173,11 @@ def test_conflict_names_the_paths(lake: Lake, tmp_path: Path, ref_type: str, ret
 
 def test_noop_returns_the_pinned_commit_and_checks_the_branch(lake: Lake) -> None:
     seed = lake.put({"a": b"a"})
-    assert lake.store.complete_noop_workspace(lake.workspace(seed, "commit")) == seed
+    pinned = TaskExecutionContext(ATTEMPT, "e", pinned_workspace=lake.workspace(seed, "commit"))
+    assert lake.store.complete_noop_workspace(lake.workspace(), SPEC, pinned) == seed
     missing = lake.workspace(seed, "commit").model_copy(update={"branch": "gone"})
     with pytest.raises(LakeFSError, match="target branch gone does not exist"):
-        lake.store.complete_noop_workspace(missing)
+        lake.store.complete_noop_workspace(missing, SPEC, TaskExecutionContext(ATTEMPT, "e"))
 
 
 def test_missing_ref_is_a_clear_error(lake: Lake, tmp_path: Path) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from perago.models import AttemptSnapshot, StageRequest
+from perago.execution import TaskExecutionContext
+from perago.models import AttemptSnapshot
 from perago.snapshot import diff_snapshots, snapshot_directory
+from perago.spec import WorkspaceSpec
 from perago.testing.harness_local import LOCAL_REPOSITORY, LocalDirectoryStore, snapshot_digest
 
 ATTEMPT = AttemptSnapshot(task_id="t", workflow_id="w", poll_count=1, retry_count=0, worker_id="me")
@@ -51,19 +53,18 @@ def test_stage_then_publish_applies_added_changed_and_removed(tmp_path):
     _tree(attempt, {"change.txt": "new", "new/file.txt": "n"})
     (attempt / "drop.txt").unlink()
     after = snapshot_directory(attempt)
-    request = StageRequest(
-        workspace=workspace,
-        directory=attempt,
+    execution = TaskExecutionContext(
+        ATTEMPT,
+        "e",
+        task_name="t",
+        pinned_workspace=workspace,
         diff=diff_snapshots(before, after),
         after=after,
         metadata={"perago.task": "t"},
-        attempt=ATTEMPT,
-        task_name="t",
-        execution_id="e",
     )
 
-    staged = store.stage_workspace(request)
-    commit = store.publish_workspace(staged, workspace, {"perago.task": "t"})
+    staged = store.stage_workspace(attempt, workspace, WorkspaceSpec(), execution)
+    commit = store.publish_workspace(staged, workspace, WorkspaceSpec(), execution)
 
     assert commit == staged.commit == snapshot_digest(after) == store.workspace().ref
     assert sorted(p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file()) == [
@@ -81,5 +82,6 @@ def test_fence_and_noop(tmp_path):
     workspace = store.workspace()
 
     assert store.load_current_attempt(ATTEMPT) is ATTEMPT
-    assert store.complete_noop_workspace(workspace) == workspace.ref
+    execution = TaskExecutionContext(ATTEMPT, "e", pinned_workspace=workspace)
+    assert store.complete_noop_workspace(workspace, WorkspaceSpec(), execution) == workspace.ref
     assert store.calls == ["fence", "noop"]
