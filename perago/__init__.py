@@ -39,6 +39,7 @@ from perago.execution import (
     LoadCurrentAttempt,
     PublishWorkspace,
     StageWorkspace,
+    StepChain,
     TaskExecutionContext,
 )
 from perago.guards import (
@@ -97,6 +98,7 @@ __all__ = [
     "StageWorkspace",
     "StagedWorkspace",
     "StaleAttemptError",
+    "StepChain",
     "TaskContext",
     "TaskDefinition",
     "TaskDefinitionError",

@@ -84,6 +84,37 @@ def staging_request(workspace_dir: Path, workspace_input: WorkspaceInput, execut
 
 
 @dataclass(frozen=True)
+class StepChain:
+    """One workflow step's retry chain, as Conductor links it (DESIGN §2 "Exactly-once effect").
+
+    Conductor's retry of a timed-out or failed task is a new task whose ``retriedTaskId`` names the one it retries
+    (DeciderService.retry, WorkflowExecutorOps.retry); a re-delivery keeps the task id. A rerun or restart starts a
+    new chain. A merge carrying ``perago.workflow_id`` = ``workflow_id``, ``perago.task_ref`` = ``task_ref`` and a
+    ``perago.task_id`` in ``task_ids`` is this step's work, already published.
+
+    Attributes:
+        workflow_id: The workflow instance.
+        task_ref: The step's reference task name (with a DO_WHILE iteration's ``__N`` suffix).
+        task_ids: Every task id of the chain known (this attempt's first).
+        since_ms: When the chain's first task was scheduled (epoch ms, Conductor's clock), 0 when unknown: no
+            publication of the chain can be older.
+    """
+
+    workflow_id: str
+    task_ref: str
+    task_ids: tuple[str, ...]
+    since_ms: int = 0
+
+    def published(self, metadata: Mapping[str, str]) -> bool:
+        """Whether commit metadata says this chain published it."""
+        return (
+            metadata.get("perago.workflow_id") == self.workflow_id
+            and metadata.get("perago.task_ref") == self.task_ref
+            and metadata.get("perago.task_id") in self.task_ids
+        )
+
+
+@dataclass(frozen=True)
 class EarlierResult:
     """Work an earlier attempt (or an identical earlier call) already published: the attempt completes with it.
 

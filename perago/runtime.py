@@ -19,37 +19,35 @@ import os
 import threading
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from loguru import logger
-from pydantic import BaseModel
 
-from perago.attempt import assert_current_attempt_snapshot
+from perago.attempt_state import AttemptRun, Effects, failed, new_attempt_run
 from perago.body import (
     build_workspace_task_output,
     invoke_workspace_free_task,
     parse_workspace_task_input,
     run_task_body,
 )
-from perago.callid import call_identity
-from perago.context import TaskContext, task_context
+from perago.context import task_context
 from perago.errors import ConfigurationError, TaskInputError
 from perago.execution import (
-    AttemptEvent,
     CleanupStaging,
     CompleteNoOpWorkspace,
     DownloadWorkspace,
+    EarlierResult,
     FindEarlierResult,
     LoadCurrentAttempt,
     OnEvent,
     PublishWorkspace,
     StageWorkspace,
-    TaskExecutionContext,
 )
+from perago.metadata import attempt_metadata
 from perago.models import AttemptSnapshot, DownloadRecord, StagedWorkspace, WorkspaceInput
-from perago.result import RuntimeTaskResult, completed_result, failed_result, failure_reason
+from perago.result import RuntimeTaskResult, completed_result, failure_reason
 from perago.snapshot import changes_since, diff_snapshots, snapshot_directory, stamp_snapshot
 from perago.task import TaskDefinition
 from perago.workspace import (
@@ -60,127 +58,31 @@ from perago.workspace import (
     unregister_active_workspace_owner,
 )
 
+__all__ = ["attempt_metadata", "run_workspace_free_task_attempt", "run_workspace_task_attempt"]
+
 DEFAULT_FAILURE_REASON_MAX_LENGTH = 1000
 """The default of ``PERAGO_FAILURE_REASON_MAX_LENGTH`` (used where the caller gives no length)."""
 
 
-def attempt_metadata(
-    task: TaskDefinition[Any, Any],
-    attempt: object,
-    execution_id: str,
-    input_commit: str,
-    params: BaseModel | Any,
-) -> dict[str, str]:
-    """The ``perago.*`` commit and merge metadata of an attempt (DESIGN §3; all strings).
-
-    ``attempt`` is any object exposing the attempt's attributes (see :meth:`AttemptSnapshot.of`).
-    """
-    identity = AttemptSnapshot.of(attempt)
-    return {
-        "perago.task": task.name,
-        "perago.task_version": str(task.version),
-        "perago.workflow_id": identity.workflow_id,
-        "perago.task_ref": identity.reference_task_name,
-        "perago.task_id": identity.task_id,
-        "perago.retried_task_id": identity.retried_task_id or "",
-        "perago.poll_count": str(identity.poll_count),
-        "perago.retry_count": str(identity.retry_count),
-        "perago.worker_id": identity.worker_id or "",
-        "perago.execution_id": execution_id,
-        "perago.input_commit": input_commit,
-        "perago.params_sha256": call_identity(task.name, task.version, params),
-    }
-
-
-@dataclass
-class _Effects:
-    download: DownloadWorkspace
-    stage: StageWorkspace
-    publish: PublishWorkspace
-    cleanup: CleanupStaging
-    noop: CompleteNoOpWorkspace | None
-    find_earlier: FindEarlierResult | None = None
-
-
-@dataclass
-class _Attempt:
-    """The state one attempt carries between its phases."""
-
-    task: TaskDefinition[Any, Any]
-    execution: TaskExecutionContext
-    context: TaskContext
-    load_current_attempt: LoadCurrentAttempt
-    secrets: tuple[str, ...] = ()
-    on_event: OnEvent | None = None
-    events: list[AttemptEvent] = field(default_factory=list)
-
-    def event(self, phase: str, detail: str = "", **fields: Any) -> None:
-        event = AttemptEvent(phase, detail, fields=fields)
-        self.events.append(event)
-        if self.on_event is not None:
-            try:
-                self.on_event(event)
-            except Exception as exc:
-                self.context.logger.warning("the attempt event listener failed on {}: {!r}", phase, exc)
-
-    def checkpoint(self, phase: str) -> None:
-        self.context.raise_if_cancelled(phase)
-
-    def fence(self, phase: str) -> None:
-        self.checkpoint(phase)
-        assert_current_attempt_snapshot(self.execution.attempt, self.load_current_attempt(self.execution.attempt))
-        self.checkpoint(phase)  # a cancellation that arrived while the server was being asked
-        self.event("fence", f"passed before {phase}")
-
-    def finish(self, result: RuntimeTaskResult) -> RuntimeTaskResult:
-        lines = tuple(line for event in self.events for line in event.log_lines())
-        return replace(result, logs=lines, events=tuple(self.events))
-
-
-def _context(task: TaskDefinition[Any, Any], identity: AttemptSnapshot, execution_id: str, cancel: Any) -> TaskContext:
-    bound = logger.bind(
-        task=task.name, task_id=identity.task_id, workflow_id=identity.workflow_id, execution_id=execution_id
-    )
-    return TaskContext(
-        task_name=task.name,
-        task_id=identity.task_id,
-        workflow_id=identity.workflow_id,
-        poll_count=identity.poll_count,
-        retry_count=identity.retry_count,
-        execution_id=execution_id,
-        cancel_event=cancel or threading.Event(),
-        logger=bound,
-    )
-
-
-def _new_attempt(
-    task: TaskDefinition[Any, Any],
-    attempt: object,
-    execution_id: str | None,
-    load_current_attempt: LoadCurrentAttempt,
-    extras: Mapping[str, Any],
-) -> _Attempt:
-    identity = AttemptSnapshot.of(attempt)
-    execution_id = execution_id or getattr(attempt, "execution_id", None) or uuid.uuid4().hex
-    execution = TaskExecutionContext(attempt, execution_id, identity=identity, task_name=task.name)
-    context = _context(task, identity, execution_id, extras.get("cancel_event"))
-    secrets = tuple(extras.get("secrets") or ())
-    return _Attempt(task, execution, context, load_current_attempt, secrets, extras.get("on_event"))
-
-
-def _reuse(run: _Attempt, effects: _Effects, workspace: WorkspaceInput) -> dict[str, Any] | None:
-    """Work an earlier attempt already published: complete with it, no download, no body."""
+def _earlier(run: AttemptRun, effects: Effects, workspace: WorkspaceInput, when: str) -> EarlierResult | None:
+    """Work an earlier attempt of the same step (or call) already published, if the hook finds any."""
     if effects.find_earlier is None or run.task.workspace is None:
         return None
     earlier = effects.find_earlier(workspace, run.task.workspace, run.execution)
+    if earlier is not None:
+        run.event("reused", f"{earlier.source}: completed with {earlier.ref} {when}", ref=earlier.ref)
+    return earlier
+
+
+def _reuse(run: AttemptRun, effects: Effects, workspace: WorkspaceInput) -> dict[str, Any] | None:
+    """Before anything runs: complete with earlier work, no download, no body."""
+    earlier = _earlier(run, effects, workspace, "without running")
     if earlier is None:
         return None
-    output = build_workspace_task_output(run.task, workspace, earlier.ref, earlier.result)
-    run.event("reused", f"{earlier.source}: completed with {earlier.ref} without running", ref=earlier.ref)
-    return output
+    return build_workspace_task_output(run.task, workspace, earlier.ref, earlier.result)
 
 
-def _downloaded(run: _Attempt, workspace: WorkspaceInput, record: DownloadRecord | None) -> WorkspaceInput:
+def _downloaded(run: AttemptRun, workspace: WorkspaceInput, record: DownloadRecord | None) -> WorkspaceInput:
     pinned = workspace.published_output(record.commit_id) if record is not None else workspace
     run.execution = replace(run.execution, pinned_workspace=pinned, download=record)
     objects, size = (len(record.entries), record.bytes_downloaded) if record is not None else (0, 0)
@@ -189,7 +91,7 @@ def _downloaded(run: _Attempt, workspace: WorkspaceInput, record: DownloadRecord
 
 
 def _read_only(
-    run: _Attempt, directory: Path, params: Any, workspace: WorkspaceInput, pinned: WorkspaceInput
+    run: AttemptRun, directory: Path, params: Any, workspace: WorkspaceInput, pinned: WorkspaceInput
 ) -> dict[str, Any]:
     """Step 7a: run the body; report the commit that was read; warn about (and drop) anything written."""
     record = run.execution.download
@@ -212,9 +114,13 @@ def _read_only(
 
 
 def _publish(
-    run: _Attempt, effects: _Effects, workspace: WorkspaceInput, directory: Path, staged_box: list[StagedWorkspace]
-) -> str:
-    """Steps 7b/7c: fence -> no-op completion, or fence -> stage -> fence -> publish."""
+    run: AttemptRun, effects: Effects, workspace: WorkspaceInput, directory: Path, staged_box: list[StagedWorkspace]
+) -> tuple[str, Mapping[str, Any] | None]:
+    """Steps 7b/7c: fence -> no-op completion, or fence -> stage -> fence -> publish.
+
+    Returns the ref to report and, when an earlier attempt of the same step published while this one ran, that
+    attempt's result (this one then publishes nothing: the step's effect lands once).
+    """
     spec, execution = run.task.workspace, run.execution
     assert spec is not None and execution.diff is not None
     if execution.diff.is_empty:
@@ -226,21 +132,24 @@ def _publish(
         run.fence("no-op completion")
         ref = effects.noop(workspace, spec, run.execution)
         run.event("noop", f"nothing changed; completed with {ref}", ref=ref)
-        return ref
+        return ref, None
     run.fence("staging")
     staged = effects.stage(directory, workspace, spec, run.execution)
     staged_box.append(staged)
     diff = execution.diff
     run.event("staged", f"{len(diff.upserted)} upsert(s), {len(diff.removed)} deletion(s) on {staged.branch}")
     run.fence("publication")
+    earlier = _earlier(run, effects, workspace, "instead of merging")
+    if earlier is not None:
+        return earlier.ref, earlier.result
     ref = effects.publish(staged, workspace, spec, run.execution)
     run.event("published", f"merge commit {ref} on {workspace.branch}", ref=ref, branch=workspace.branch)
-    return ref
+    return ref, None
 
 
 def _run_phases(
-    run: _Attempt,
-    effects: _Effects,
+    run: AttemptRun,
+    effects: Effects,
     workspace: WorkspaceInput,
     params: Any,
     directory: Path,
@@ -261,15 +170,19 @@ def _run_phases(
     assert outcome.after is not None
     run.event("body", "finished, guardrails passed")
     run.checkpoint("publication")
-    metadata = attempt_metadata(run.task, run.execution.attempt, run.execution.execution_id, pinned.ref, outcome.params)
-    run.execution = replace(
-        run.execution, diff=diff_snapshots(before, outcome.after), after=outcome.after, metadata=metadata
+    execution = run.execution
+    metadata = attempt_metadata(
+        run.task, execution.attempt, execution.execution_id, pinned.ref, outcome.params, result=outcome.output
     )
-    ref = _publish(run, effects, workspace, directory, staged_box)
-    return build_workspace_task_output(run.task, workspace, ref, outcome.output)
+    run.execution = replace(
+        execution, diff=diff_snapshots(before, outcome.after), after=outcome.after, metadata=metadata
+    )
+    ref, earlier_result = _publish(run, effects, workspace, directory, staged_box)
+    result = earlier_result if earlier_result is not None else outcome.output
+    return build_workspace_task_output(run.task, workspace, ref, result)
 
 
-def _cleanup(run: _Attempt, effects: _Effects, staged_box: list[StagedWorkspace], directory: Path | None) -> None:
+def _cleanup(run: AttemptRun, effects: Effects, staged_box: list[StagedWorkspace], directory: Path | None) -> None:
     """Step 9: clean the staging branch (errors logged, never replacing the result) and the directory."""
     for staged in staged_box:
         try:
@@ -340,8 +253,8 @@ def run_workspace_task_attempt(
     if task.workspace is None:
         raise TaskInputError(f"task {task.name} is workspace-free: use run_workspace_free_task_attempt")
     extras = {"cancel_event": cancel_event, "secrets": secrets, "on_event": on_event}
-    run = _new_attempt(task, attempt, execution_id, load_current_attempt, extras)
-    effects = _Effects(
+    run = new_attempt_run(task, attempt, execution_id, load_current_attempt, extras)
+    effects = Effects(
         download_workspace,
         stage_workspace,
         publish_workspace,
@@ -371,20 +284,11 @@ def run_workspace_task_attempt(
             result = completed_result(output)
             run.event("completed", f"output ref {output['workspace']['ref']}")
     except Exception as exc:
-        result = _failed(run, exc, failure_reason_max_length)
+        result = failed(run, exc, failure_reason_max_length)
     finally:
         _cleanup(run, effects, staged_box, directory)
         unregister_active_workspace_owner(owner)
     return run.finish(result)
-
-
-def _failed(run: _Attempt, exc: Exception, max_length: int) -> RuntimeTaskResult:
-    result = failed_result(exc, max_length, secrets=run.secrets, non_retryable=run.task.non_retryable)
-    reason = result.reason_for_incompletion
-    run.context.logger.warning("attempt failed: {}", reason)
-    run.context.logger.debug("attempt failed; traceback (secrets redacted):\n{}", result.traceback)
-    run.event("failed", reason or "", reason=reason, traceback=result.traceback)
-    return result
 
 
 def run_workspace_free_task_attempt(
@@ -417,11 +321,11 @@ def run_workspace_free_task_attempt(
     if attempt is None:
         attempt = AttemptSnapshot(f"local-{uuid.uuid4().hex[:12]}", "", poll_count=1, retry_count=0, worker_id=None)
     extras = {"cancel_event": cancel_event, "secrets": secrets, "on_event": on_event}
-    run = _new_attempt(task, attempt, execution_id, lambda _: None, extras)
+    run = new_attempt_run(task, attempt, execution_id, lambda _: None, extras)
     try:
         with task_context(run.context):
             run.checkpoint("the task body")
             result = completed_result(invoke_workspace_free_task(task, input_data))
     except Exception as exc:
-        result = _failed(run, exc, failure_reason_max_length)
+        result = failed(run, exc, failure_reason_max_length)
     return run.finish(result)

@@ -66,7 +66,7 @@ class TaskDefinition(Generic[P, R]):
 
 
 def _model(hint: Any, where: str, what: str) -> type[BaseModel]:
-    if not (inspect.isclass(hint) and issubclass(hint, BaseModel)):
+    if not (inspect.isclass(hint) and issubclass(hint, BaseModel)) or hint is BaseModel:
         raise TaskDefinitionError(
             f"{where}: the {what} must be a pydantic BaseModel subclass, got {getattr(hint, '__name__', hint)!r}"
         )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from conductor.client.http.models.task import Task
 
 from perago.conductor.attempt import execution_id_for, task_input
+from perago.conductor.chain import find_earlier_result_for
 from perago.errors import WorkerShuttingDownError
 from perago.execution import TaskExecutionContext
 from perago.models import AttemptSnapshot, DownloadRecord, StagedWorkspace
@@ -91,11 +92,14 @@ def run_attempt(
                 definition, task_input(running.task), attempt=running.task, **common
             )
         else:
+            store = worker.store
+            lookup = getattr(store, "find_step_publication", None)
             result = run_workspace_task_attempt(
                 definition,
                 task_input(running.task),
                 running.task,
                 settings.workspace_root,
+                find_earlier_result=find_earlier_result_for(worker.api, store, running.task) if lookup else None,
                 load_current_attempt=lambda attempt: worker.api.get_task(AttemptSnapshot.of(attempt).task_id),
                 owner_worker_id=worker.worker_id,
                 full_rehash=settings.full_rehash,

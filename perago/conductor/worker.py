@@ -93,6 +93,12 @@ class Worker:
         """Threads for this task type: the setting when given, else the task's own."""
         return self.settings.concurrency or definition.concurrency
 
+    @property
+    def store(self) -> Any:
+        """The workspace store (perago's lakeFS store unless one was given), built on first use."""
+        self.store_callbacks()
+        return self._store
+
     def store_callbacks(self) -> dict[str, Any]:
         """The lakeFS store callbacks (built on first use, only when a workspace task runs)."""
         if self._callbacks is None:

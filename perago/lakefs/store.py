@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from perago.errors import LakeFSError
-from perago.execution import TaskExecutionContext, staging_request
-from perago.lakefs import download, publish, stage
+from perago.execution import EarlierResult, StepChain, TaskExecutionContext, staging_request
+from perago.lakefs import download, earlier, publish, stage
 from perago.lakefs.client import LakeFSConnection
 from perago.models import DownloadRecord, StagedWorkspace, WorkspaceInput
 from perago.settings import PeragoSettings
@@ -91,6 +91,10 @@ class LakeFSWorkspaceStore:
                 ) from exc
             raise
         return workspace.ref
+
+    def find_step_publication(self, workspace_input: WorkspaceInput, chain: StepChain) -> EarlierResult | None:
+        """A merge on the target branch by an earlier attempt of ``chain`` (see :mod:`perago.lakefs.earlier`)."""
+        return earlier.find_step_publication(self.conn, workspace_input, chain)
 
     def callbacks(self) -> dict[str, Any]:
         """The five store keyword arguments of ``run_workspace_task_attempt``."""

@@ -57,6 +57,10 @@ def bad_no_return(params: P):  # type: ignore[no-untyped-def]
     return R(ok=True)
 
 
+def bad_base_model(params: BaseModel) -> R:
+    return R(ok=True)
+
+
 def bad_first_param(workspace_dir: str, params: P) -> R:
     return R(ok=True)
 
@@ -78,6 +82,7 @@ def bad_return(params: P) -> int:
         (bad_arity, "got 3 parameters"),
         (bad_return, "the return annotation must be a pydantic BaseModel subclass, got 'int'"),
         (bad_no_return, "the return annotation is missing; annotate `-> YourResultModel`"),
+        (bad_base_model, "the params argument 'params' must be a pydantic BaseModel subclass, got 'BaseModel'"),
     ],
 )
 def test_decorator_errors_name_the_function(fn: Any, message: str) -> None:
