@@ -43,7 +43,8 @@ def body_runs() -> Iterator[list[str]]:
 def start_step(conductor: ConductorEmulator, lakefs: LakeFSEmulator, tmp_path: Path, ref_type: str) -> str:
     seed(lakefs)
     head = lakefs_get(lakefs, f"/repositories/{REPO}/branches/main")["commit_id"]
-    workspace = {"repository": REPO, "branch": "main", "ref_type": ref_type, "ref": head if ref_type == "commit" else "main"}
+    ref = head if ref_type == "commit" else "main"
+    workspace = {"repository": REPO, "branch": "main", "ref_type": ref_type, "ref": ref}
     register_task_definitions([stamp], settings_for(conductor, lakefs, tmp_path))
     register_workflow(conductor, "once", [simple("stamp", "stamp_step", {"workspace": workspace, "params": {}})])
     return start(conductor, "once", {})
