@@ -35,18 +35,27 @@ from perago.task import discover_tasks
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line of ``python -m perago dev``."""
-    parser = argparse.ArgumentParser(prog="python -m perago dev", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m perago dev",
+        description="Run workflows of perago tasks end to end on embedded Conductor and lakeFS emulators (or real "
+        "servers) and show what happened. Without --tasks: the songs demo from examples/.",
+        epilog="example: python -m perago dev --tasks my.package --workflow my_flow.json --data ./sample "
+        "--input '{\"params\": {}}'",
+    )
     own = parser.add_argument_group("your own tasks (default: the songs demo)")
-    own.add_argument("--tasks", help="package or module of @task functions to serve (e.g. my.package)")
+    own.add_argument("--tasks", metavar="PACKAGE", help="package or module of @task functions to serve")
     own.add_argument(
         "--workflow",
         action="append",
-        help="a Conductor workflow definition JSON file to register and run, or the name of a songs workflow "
-        f"({', '.join(sorted(pipeline.BRANCHES))}); repeatable",
+        metavar="FILE.json|NAME",
+        help="a Conductor workflow definition JSON file (an object or a list) to register and run, or the name of "
+        f"a songs workflow ({', '.join(sorted(pipeline.BRANCHES))}); repeatable",
     )
-    own.add_argument("--data", type=Path, help="seed the repository's main branch from this directory's files")
+    own.add_argument("--data", type=Path, metavar="DIR", help="seed the repository's main branch with these files")
     own.add_argument(
-        "--input", help="workflow input as a JSON object (or @file.json); `workspace` is added: the run's branch"
+        "--input",
+        metavar="JSON",
+        help="the workflow input: a JSON object or @file.json; perago dev adds `workspace` (the run's branch head)",
     )
     parser.add_argument("--conductor-url", help="use this Conductor (…/api) instead of the emulator")
     parser.add_argument("--lakefs-endpoint", help="use this lakeFS instead of the emulator (LAKECTL_* creds)")

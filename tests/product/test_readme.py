@@ -36,7 +36,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import BaseModel
 
+from perago import WorkspaceSpec, task
+from perago.testing import TaskEnvironment
 from perago.testing.conductor import ConductorEmulator
 from tests.product.settings_env import table_rows
 
@@ -229,3 +232,34 @@ def test_install_section_installs_perago_worker_in_fresh_virtualenvs(tmp_path):
         location, version = found.stdout.split()
         assert Path(location).is_relative_to(venv) and "site-packages" in location
         assert version == project["version"]
+
+
+def _section(title: str) -> str:
+    return README.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+class Nothing(BaseModel):
+    pass
+
+
+@task(workspace=WorkspaceSpec())
+def write_relative(workspace: Path, params: Nothing) -> Nothing:
+    Path("clean").mkdir(exist_ok=True)
+    Path("clean/x.csv").write_text("lost")  # the mistake the README warns about
+    return Nothing()
+
+
+def test_task_section_says_relative_paths_escape_the_workspace_and_shows_the_right_way(tmp_path, monkeypatch):
+    text = " ".join(_section("Writing a task").split())
+    assert 'A relative path such as `Path("clean/x.csv")` is resolved against the worker process\'s current' in text
+    assert "perago cannot detect such writes reliably" in text
+    assert '`(workspace / "clean/x.csv").write_text(...)`' in text
+
+    process_dir, branch = tmp_path / "process", tmp_path / "branch"
+    process_dir.mkdir()
+    branch.mkdir()
+    monkeypatch.chdir(process_dir)
+    run = TaskEnvironment(write_relative).run({}, directory=branch).assert_completed()
+
+    assert (process_dir / "clean/x.csv").read_text() == "lost"  # beside the process, as the README says
+    assert not (branch / "clean").exists() and not (run.changes and run.changes.added)  # nothing published
