@@ -203,3 +203,25 @@ def test_input_may_not_set_the_workspace(project: Path, capsys: pytest.CaptureFi
 
 def _no_servers(*args: object) -> object:
     raise AssertionError("a server was started before the options were checked")
+
+
+def test_input_from_a_file_and_worker_tasks_found_in_every_branch(tmp_path: Path) -> None:
+    from perago.devdemo.project import parse_input, worker_task_names
+
+    (tmp_path / "input.json").write_text('{"left": {"text": "L"}}')
+    assert parse_input(f"@{tmp_path / 'input.json'}") == {"left": {"text": "L"}}
+    switch = {
+        "name": "s",
+        "taskReferenceName": "s",
+        "type": "SWITCH",
+        "decisionCases": {"a": [{"name": "in_case", "taskReferenceName": "c"}]},
+        "defaultCase": [{"name": "in_default", "taskReferenceName": "d", "type": "SIMPLE"}],
+    }
+    loop = {"name": "l", "taskReferenceName": "l", "type": "DO_WHILE", "loopOver": [_writer("left")]}
+    assert worker_task_names([switch, loop, WORKFLOW["tasks"]]) == {
+        "in_case",
+        "in_default",
+        "write_left",
+        "write_right",
+        "read_both",
+    }
