@@ -140,7 +140,7 @@ def test_dev_runs_your_package_and_workflow_and_summarises_it(project: Path) -> 
     for ref in tasks:
         assert f"[fork_flow] {ref} ({tasks[ref]['task']}) COMPLETED" in process.stdout
     merges = {c["metadata"]["perago.task"]: c["id"] for c in flow["commits"] if len(c["parents"]) > 1}
-    assert tasks["left"]["workspace"]["ref"] == merges["write_left"]  # each writer pins only its own merge
+    assert tasks["left"]["workspace"]["ref"] == merges["write_left"]  # each writer's output pins its own merge
     assert tasks["right"]["workspace"]["ref"] == merges["write_right"]
     assert tasks["reader"]["workspace"]["ref"] == flow["commits"][0]["id"] in merges.values()  # the head: both
     assert [c["message"] for c in flow["commits"]][-2:] == [
