@@ -1,6 +1,6 @@
 """perago: Conductor task workers on lakeFS-versioned workspaces.
 
-The public API (DESIGN.md) is importable from here; the library's logging stays disabled until a perago
+The public API (docs/design.md §1) is importable from here; the library's logging stays disabled until a perago
 command-line tool (or the user) enables it with ``logger.enable("perago")``.
 """
 

@@ -6,7 +6,8 @@ written in code or loaded from JSON; a guardrail can also be a plain callable ``
 one violation listing every failed check with its offending paths (at most :data:`MAX_LISTED_PATHS` each).
 
 Paths and globs are relative POSIX paths matched as globs
-(``*`` and ``?`` stay inside one directory, ``**`` spans any number of directories).
+(``*`` and ``?`` stay inside one directory, ``**`` spans any number of directories). Prefixes
+(:class:`ChangesOnlyUnder`) are whole path segments: ``clean`` covers ``clean`` and ``clean/...``, never ``cleaned/x``.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from perago.errors import GuardrailViolation, PostGuardrailViolation, PreGuardrailViolation
+from perago.errors import GuardrailViolation, PostGuardrailViolation, PreGuardrailViolation, TaskDefinitionError
 from perago.snapshot import Snapshot, diff_snapshots, snapshot_directory
 
 MAX_LISTED_PATHS = 10
@@ -77,10 +78,51 @@ class ValidJson(_Guard):
 
 
 class ChangesOnlyUnder(_Guard):
-    """Post phase only: every added, changed or removed path must start with one of ``prefixes``."""
+    """Post phase of a writable task only: every added, changed or removed path must lie under one of ``prefixes``.
+
+    A prefix is a relative directory (or file) path, compared segment by segment: ``"clean"`` and ``"clean/"``
+    both cover ``clean/x.csv`` but not ``cleaned/x.csv``.
+    """
 
     kind: Literal["changes_only_under"] = "changes_only_under"
     prefixes: list[str] = Field(min_length=1)
+
+    @field_validator("prefixes")
+    @classmethod
+    def _relative_paths(cls, prefixes: list[str]) -> list[str]:
+        for prefix in prefixes:
+            problem = _prefix_problem(prefix)
+            if problem:
+                raise ValueError(
+                    f"prefix {prefix!r} {problem}; write a relative directory such as 'features' "
+                    "(it covers features/... and nothing else)"
+                )
+        return prefixes
+
+    def covers(self, path: str) -> bool:
+        """True when the relative POSIX ``path`` lies under one of the prefixes (whole segments)."""
+        return any(_under(path, prefix) for prefix in self.prefixes)
+
+
+POST_ONLY_GUARDRAILS = (ChangesOnlyUnder,)
+
+
+def _prefix_problem(prefix: str) -> str | None:
+    """What is wrong with a guardrail prefix, or None."""
+    if not prefix.strip("/"):
+        return "covers the whole workspace (drop the guardrail instead)"
+    if prefix.startswith("/") or "\\" in prefix:
+        return "is not a relative POSIX path"
+    if any(segment in (".", "..") for segment in prefix.split("/")):
+        return "has a '.' or '..' segment"
+    if any(char in prefix for char in "*?["):
+        return "is a glob, not a path prefix (globs belong in ForbiddenPaths, RequiredPaths, ...)"
+    return None
+
+
+def _under(path: str, prefix: str) -> bool:
+    directory = prefix.rstrip("/")
+    return path == directory or path.startswith(directory + "/")
 
 
 DeclarativeGuardrail = Annotated[
@@ -169,10 +211,33 @@ def _changes_only_under(guard: ChangesOnlyUnder, snap: Snapshot, before: Snapsho
     if before is None:
         return ["changes_only_under needs the before-snapshot: use it in the post phase of a writable task"]
     diff = diff_snapshots(before, snap)
-    outside = sorted(
-        p for p in diff.added + diff.changed + diff.removed if not any(p.startswith(x) for x in guard.prefixes)
-    )
+    outside = sorted(p for p in diff.added + diff.changed + diff.removed if not guard.covers(p))
     return [f"changes outside {', '.join(guard.prefixes)}: {_listed(outside)}"] if outside else []
+
+
+def refuse_misplaced_guardrails(pre: Sequence[Guardrail], post: Sequence[Guardrail], read_only: bool) -> None:
+    """Refuse, when a spec is built, guardrails that could only fail at run time in the place they were put.
+
+    Args:
+        pre: The spec's pre guardrails.
+        post: The spec's post guardrails.
+        read_only: Whether the spec is read-only (no before-snapshot, nothing published).
+
+    Raises:
+        TaskDefinitionError: A post-only guardrail is in ``pre``, or in ``post`` of a read-only spec.
+    """
+    for index, guard in enumerate(pre):
+        if isinstance(guard, POST_ONLY_GUARDRAILS):
+            raise TaskDefinitionError(
+                f"WorkspaceSpec pre[{index}]: {type(guard).__name__} compares what the task body changed with "
+                "what was downloaded, so it can only run after the body; move it to post=[...]"
+            )
+    for index, guard in enumerate(post):
+        if read_only and isinstance(guard, POST_ONLY_GUARDRAILS):
+            raise TaskDefinitionError(
+                f"WorkspaceSpec post[{index}]: {type(guard).__name__} checks what a writable task publishes, and a "
+                "read_only=True task publishes nothing; drop the guardrail or make the workspace writable"
+            )
 
 
 def check_guardrails(

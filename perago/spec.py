@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from perago.guards import Guardrail
+from perago.guards import Guardrail, refuse_misplaced_guardrails
 
 
 class WorkspaceSpec(BaseModel):
@@ -23,3 +23,9 @@ class WorkspaceSpec(BaseModel):
     pre: list[Guardrail] = Field(default_factory=list)
     post: list[Guardrail] = Field(default_factory=list)
     full_rehash: bool = False
+
+    @model_validator(mode="after")
+    def _guardrails_fit_their_phase(self) -> WorkspaceSpec:
+        # A misplaced ChangesOnlyUnder could only fail at run time; refuse it where the task is defined.
+        refuse_misplaced_guardrails(self.pre, self.post, self.read_only)
+        return self

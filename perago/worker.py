@@ -18,6 +18,7 @@ import argparse
 import os
 import signal
 import sys
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -74,16 +75,27 @@ def describe(tasks: list[TaskDefinition], settings: PeragoSettings, worker_id: s
     return "\n".join(lines)
 
 
-def _install_signals(stop: Any) -> None:
+def signal_handler(stop: Callable[[], None], drain_timeout_s: float) -> Callable[[int, FrameType | None], None]:
+    """The SIGTERM/SIGINT handler: the first signal drains (and says how to skip that), a second exits at once."""
     received = {"count": 0}
 
     def handler(signum: int, frame: FrameType | None) -> None:
         received["count"] += 1
         if received["count"] > 1:
             os._exit(130)
-        print(f"perago worker: {signal.Signals(signum).name} received, draining", file=sys.stderr, flush=True)
+        print(
+            f"perago worker: {signal.Signals(signum).name} received, draining: running attempts may finish for up to "
+            f"{drain_timeout_s:g}s; press Ctrl-C again (or send another SIGTERM) to exit at once",
+            file=sys.stderr,
+            flush=True,
+        )
         stop()
 
+    return handler
+
+
+def _install_signals(stop: Callable[[], None], drain_timeout_s: float) -> None:
+    handler = signal_handler(stop, drain_timeout_s)
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
 
@@ -107,7 +119,7 @@ def run(argv: list[str]) -> int:
     if settings.metrics_port is not None:
         serve_metrics(worker.metrics, "0.0.0.0", settings.metrics_port)  # scraped from outside the host
     print(describe(tasks, settings, worker.worker_id), flush=True)
-    _install_signals(worker.request_stop)
+    _install_signals(worker.request_stop, settings.drain_timeout_s)
     worker.serve_forever()
     print("perago worker: stopped", flush=True)
     return 0

@@ -9,8 +9,9 @@ Tasks (one module each, found by ``perago.discover_tasks("examples.songs")``):
 
 Workflow definitions (Conductor JSON) live in ``workflows/``: ``songs_pipeline`` chains the workspace from
 ``features_build`` to ``report`` through ``${features.output.workspace}``; ``songs_fork`` runs
-``features_build`` and ``lyrics_stats`` side by side in a FORK_JOIN (disjoint paths, two merges) before the
-report. Run them all with ``python -m perago dev``; serve them with
+``features_build`` and ``lyrics_stats`` side by side in a FORK_JOIN (disjoint paths, two merges); its report
+reads the branch head after the JOIN (built from ``${features.output.workspace}``), which holds both merges, since
+each writer's output pins only its own merge. Run them all with ``python -m perago dev``; serve them with
 ``python -m perago.worker examples.songs``.
 """
 

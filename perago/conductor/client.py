@@ -157,10 +157,24 @@ class ConductorApi:
         self._call("register task definitions", lambda: self._metadata.register_task_def(body=defs))
 
     def check(self) -> None:
-        """Fail fast with a clear error when Conductor is unreachable or refuses the credentials."""
-        self._call(
-            "reach its task API", lambda: self._tasks.batch_poll("perago_connectivity_check", count=1, timeout=0)
-        )
+        """Fail fast with a clear error when Conductor is unreachable, refuses the credentials or is mis-addressed."""
+        try:
+            self._call(
+                "reach its task API", lambda: self._tasks.batch_poll("perago_connectivity_check", count=1, timeout=0)
+            )
+        except ConductorError as exc:
+            if exc.status == 404:
+                raise ConductorError(f"{exc}; {api_base_hint(self.url)}", retryable=False, status=404) from exc
+            raise
+
+
+def api_base_hint(url: str) -> str:
+    """What to do when ``url`` answers 404 on Conductor's task routes."""
+    # Conductor serves its REST API under /api (RequestMappingConstants.API_PREFIX in conductor's rest module).
+    base = url.rstrip("/")
+    if not base.endswith("/api"):
+        return f"the URL must be Conductor's API base, ending in /api: try CONDUCTOR_SERVER_URL={base}/api"
+    return "is this Conductor's API base? CONDUCTOR_SERVER_URL should look like http://localhost:8080/api"
 
 
 def _in_progress(task: Task, worker_id: str, **extra: Any) -> TaskResult:

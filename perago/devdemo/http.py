@@ -28,11 +28,15 @@ def basic_auth(user: str, password: str) -> dict[str, str]:
 def call_json(
     method: str, url: str, body: Any = None, headers: dict[str, str] | None = None, timeout_s: float = 30
 ) -> Any:
-    """Send ``body`` as JSON and decode the JSON (or text) response; errors name the URL and status."""
-    data = None if body is None else json.dumps(body).encode()
+    """Send ``body`` as JSON (``bytes`` as they are) and decode the JSON (or text) response.
+
+    Errors name the URL and status.
+    """
+    data = body if isinstance(body, bytes) else None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
     if data is not None:
-        request.add_header("Content-Type", "application/json")
+        kind = "application/octet-stream" if isinstance(body, bytes) else "application/json"
+        request.add_header("Content-Type", kind)
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
             raw = response.read().decode()

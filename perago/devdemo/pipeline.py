@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
@@ -33,7 +34,7 @@ def import_examples(module: str) -> tuple[ModuleType, ModuleType]:
 def branch_names(workflows: list[str], unique: bool) -> dict[str, str]:
     """One target branch per workflow; suffixed with a UTC timestamp on real servers so reruns start clean."""
     stamp = datetime.now(UTC).strftime("-%Y%m%dT%H%M%S") if unique else ""
-    return {name: BRANCHES.get(name, name.replace("_", "-")) + stamp for name in workflows}
+    return {name: BRANCHES.get(name, re.sub(r"[^0-9A-Za-z-]", "-", name)) + stamp for name in workflows}
 
 
 def song_params(data_module: ModuleType, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -48,22 +49,6 @@ def workflow_input(repository: str, branch: str, song: dict[str, Any]) -> dict[s
     """The input of one example workflow: the song, the workspace (the branch head) and empty task params."""
     workspace = {"repository": repository, "branch": branch, "ref_type": "branch", "ref": branch}
     return {"song": song, "workspace": workspace, "features": {}, "lyrics": {}, "report": {}}
-
-
-def seed(stack_module: ModuleType, endpoints: Endpoints, repository: str, namespace: str, emulator: Any) -> str:
-    """Create the repository with the sample data; return the seed commit id."""
-    client = stack_module.lakefs_client(endpoints.lakefs_endpoint, endpoints.access_key_id, endpoints.secret_access_key)
-    if emulator is not None:
-        emulator.create_repository(repository, default_branch="main")
-    commit: str = stack_module.seed_repository(client, repository, namespace)
-    return commit
-
-
-def create_branches(stack_module: ModuleType, endpoints: Endpoints, repository: str, branches: dict[str, str]) -> None:
-    """Create each workflow's target branch from ``main``."""
-    client = stack_module.lakefs_client(endpoints.lakefs_endpoint, endpoints.access_key_id, endpoints.secret_access_key)
-    for branch in branches.values():
-        stack_module.create_branch(client, repository, branch, "main")
 
 
 def start_workflow(conductor_url: str, name: str, payload: dict[str, Any]) -> str:

@@ -109,3 +109,28 @@ def test_second_signal_exits_at_once(
     finally:
         worker.kill()
     assert worker.returncode == 130
+
+
+def test_first_signal_says_a_second_one_exits_at_once(capsys, monkeypatch) -> None:
+    from perago.worker import signal_handler
+
+    stops: list[bool] = []
+    exits: list[int] = []
+
+    def exit_now(code: int) -> None:
+        exits.append(code)
+        raise SystemExit(code)
+
+    monkeypatch.setattr("perago.worker.os._exit", exit_now)
+    handler = signal_handler(lambda: stops.append(True), drain_timeout_s=30)
+
+    handler(signal.SIGINT, None)
+    assert capsys.readouterr().err == (
+        "perago worker: SIGINT received, draining: running attempts may finish for up to 30s; "
+        "press Ctrl-C again (or send another SIGTERM) to exit at once\n"
+    )
+    assert stops == [True] and exits == []
+
+    with pytest.raises(SystemExit):
+        handler(signal.SIGINT, None)
+    assert exits == [130] and stops == [True]

@@ -64,3 +64,22 @@ def test_bad_credentials(tmp_path: Path) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert "refused the credentials" in lines[0] and "wrong-secret" not in result.stderr
+
+
+def test_conductor_url_without_api_says_to_add_it() -> None:
+    with ConductorEmulator() as emu:
+        bare = emu.url.removesuffix("/api")
+        result = run_cli("tests.conductor.free_tasks", "--conductor-url", bare)
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert "(HTTP 404" in line
+    assert line.endswith(f"the URL must be Conductor's API base, ending in /api: try CONDUCTOR_SERVER_URL={bare}/api")
+
+
+def test_a_404_under_api_asks_whether_it_is_the_api_base() -> None:
+    from perago.conductor.client import api_base_hint
+
+    assert api_base_hint("http://host:8080/api/").startswith("is this Conductor's API base?")
+    assert api_base_hint("http://host:8080/") == (
+        "the URL must be Conductor's API base, ending in /api: try CONDUCTOR_SERVER_URL=http://host:8080/api"
+    )

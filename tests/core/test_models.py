@@ -8,7 +8,7 @@ from pydantic import ValidationError
 import perago
 from perago import WorkspaceInput
 
-# DESIGN.md §1 "Public API": these names are part of the contract.
+# docs/design.md §1 "Public API": these names are part of the contract.
 DESIGN_NAMES = [
     "TaskDefinition",
     "task",

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shlex
 
 import pytest
 
 from perago import dev
 from perago.devdemo import pipeline
 from perago.devdemo.progress import duration_s, worker_tasks
+from perago.devdemo.stack import start_servers
 from perago.devdemo.summary import format_commits
 from perago.errors import ConfigurationError
 from perago.testing.conductor import ConductorEmulator
 from perago.testing.lakefs import LakeFSEmulator
+from perago.testing.lakefs.emulator import DEFAULT_SECRET_ACCESS_KEY
 
 
 def test_main_runs_one_workflow_and_writes_the_summary(tmp_path, capsys):
@@ -122,4 +126,24 @@ def test_keep_running_prints_endpoints_and_waits_for_ctrl_c(capsys, monkeypatch)
 
     out = capsys.readouterr().out
     assert code == 0
-    assert "stays up for exploration" in out and "lakeFS secret access key:" in out
+    assert "stays up for exploration" in out
+    exports = [line.strip() for line in out.splitlines() if line.strip().startswith("export ")]
+    names = [line.split("=", 1)[0] for line in exports]
+    assert names == [
+        "export CONDUCTOR_SERVER_URL",
+        "export LAKECTL_SERVER_ENDPOINT_URL",
+        "export LAKECTL_CREDENTIALS_ACCESS_KEY_ID",
+        "export LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY",
+    ]  # once each, after the summary
+    [secret] = [line.split("=", 1)[1] for line in exports if "SECRET" in line]
+    assert shlex.split(secret) == [DEFAULT_SECRET_ACCESS_KEY] and "<" not in out
+
+
+def test_keep_running_on_real_servers_prints_no_secret():
+    urls = ("http://conductor.example:8080/api", "http://lakefs.example:8000")
+    endpoints, _ = start_servers(contextlib.ExitStack(), *urls, ("AKIAREALKEY", "real-secret"))
+
+    assert dev.export_lines(endpoints) == [
+        f"export CONDUCTOR_SERVER_URL={urls[0]}",
+        f"export LAKECTL_SERVER_ENDPOINT_URL={urls[1]}",
+    ]

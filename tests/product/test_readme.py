@@ -10,20 +10,36 @@
   target runs (``python -m perago dev``), and ``docker compose`` lines must name services of
   docker-compose.yml (no container engine here; tests/product/test_compose.py checks the file itself).
 - ``text`` blocks are diagrams, not code; the configuration table is compared with the settings model.
+- The ``bash`` blocks of the Install section run in a copy of the checkout (what a build reads: ``pyproject.toml``,
+  ``README.md``, ``perago/``), in fresh virtualenvs, exactly as written except for what keeps this machine offline
+  and the test fast: ``python3 -m venv DIR`` is this interpreter's ``venv`` module (the same Python), plus one
+  ``.pth`` line that makes this project's installed *dependencies* importable in DIR (a plain path, so the
+  editable install of the checkout behind it is not); ``pip install`` gets ``--no-deps --no-build-isolation
+  --no-index`` and ``pip wheel`` ``--no-build-isolation --no-index`` (no download, the venv's own setuptools
+  builds). Everything else is real: the build of the wheel from the copy, its installation, the commands. Then,
+  from a directory without the sources, every virtualenv the section created must import ``perago`` from its own
+  site-packages, installed as the distribution ``perago-worker`` at the version in ``pyproject.toml``.
 """
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
+import sysconfig
+import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import BaseModel
 
+from perago import WorkspaceSpec, task
+from perago.testing import TaskEnvironment
 from perago.testing.conductor import ConductorEmulator
 from tests.product.settings_env import table_rows
 
@@ -33,7 +49,16 @@ BLOCKS = [
     (m.group(1), m.group(2), README[: m.start()].count("\n") + 1)
     for m in re.finditer(r"^```(\w*)\n(.*?)^```$", README, flags=re.MULTILINE | re.DOTALL)
 ]
-BASH = [(body, line) for lang, body, line in BLOCKS if lang == "bash"]
+HEADINGS = [(m.start(), m.group(1)) for m in re.finditer(r"^## (.+)$", README, flags=re.MULTILINE)]
+
+
+def section_of(line: int) -> str:
+    offset = len("".join(README.splitlines(keepends=True)[:line]))
+    return [title for start, title in HEADINGS if start < offset][-1]
+
+
+INSTALL = [(body, line) for lang, body, line in BLOCKS if lang == "bash" and section_of(line) == "Install"]
+BASH = [(body, line) for lang, body, line in BLOCKS if lang == "bash" and (body, line) not in INSTALL]
 MAKEFILE = (ROOT / "Makefile").read_text()
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
@@ -141,3 +166,100 @@ def test_bash_block_runs(index):
         shell = Shell(conductor.url, lakefs)
         for line in body.splitlines():
             shell.run_line(line)
+
+
+class InstallShell:
+    """Runs the Install section's lines in a copy of the checkout (see the module docstring for what is adapted)."""
+
+    OFFLINE = {
+        "install": ["--no-deps", "--no-build-isolation", "--no-index"],
+        "wheel": ["--no-build-isolation", "--no-index"],
+    }
+
+    def __init__(self, checkout: Path) -> None:
+        self.cwd = checkout
+        self.venvs: list[Path] = []
+        self.env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1")
+
+    def run_line(self, line: str) -> None:
+        words = [
+            w for word in shlex.split(line, comments=True) for w in sorted(glob.glob(word, root_dir=self.cwd)) or [word]
+        ]
+        if not words:
+            return
+        if words[:3] == ["python3", "-m", "venv"]:
+            self.venv(self.cwd / words[3])
+        elif words[0].endswith("/bin/pip"):
+            self.run([words[0], words[1], *self.OFFLINE[words[1]], *words[2:]])
+        else:
+            assert words[0].endswith("/bin/python"), f"no handler for Install command {words}"
+            self.run(words)
+
+    def venv(self, target: Path) -> None:
+        subprocess.run([sys.executable, "-m", "venv", str(target)], check=True, timeout=120)
+        [site_packages] = target.glob("lib/python*/site-packages")
+        (site_packages / "_perago_test_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+        self.venvs.append(target)
+
+    def run(self, words: list[str]) -> None:
+        command = [str(self.cwd / words[0]), *words[1:]]
+        process = subprocess.run(command, cwd=self.cwd, env=self.env, capture_output=True, text=True, timeout=300)
+        assert process.returncode == 0, f"{words}: {process.stdout}\n{process.stderr}"
+
+
+@pytest.mark.slow
+def test_install_section_installs_perago_worker_in_fresh_virtualenvs(tmp_path):
+    assert INSTALL, "the README has no Install section with bash blocks"
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, checkout / name)
+    shutil.copytree(ROOT / "perago", checkout / "perago", ignore=shutil.ignore_patterns("__pycache__"))
+    shell = InstallShell(checkout)
+
+    for body, _ in INSTALL:
+        for line in body.splitlines():
+            shell.run_line(line)
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["name"] == "perago-worker"
+    assert len(shell.venvs) == 2  # the checkout install and the wheel install
+    probe = "import importlib.metadata as m, perago; print(perago.__file__); print(m.version('perago-worker'))"
+    for venv in shell.venvs:
+        python = venv / "bin/python"
+        found = subprocess.run([python, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert found.returncode == 0, found.stderr
+        location, version = found.stdout.split()
+        assert Path(location).is_relative_to(venv) and "site-packages" in location
+        assert version == project["version"]
+
+
+def _section(title: str) -> str:
+    return README.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+class Nothing(BaseModel):
+    pass
+
+
+@task(workspace=WorkspaceSpec())
+def write_relative(workspace: Path, params: Nothing) -> Nothing:
+    Path("clean").mkdir(exist_ok=True)
+    Path("clean/x.csv").write_text("lost")  # the mistake the README warns about
+    return Nothing()
+
+
+def test_task_section_says_relative_paths_escape_the_workspace_and_shows_the_right_way(tmp_path, monkeypatch):
+    text = " ".join(_section("Writing a task").split())
+    assert 'A relative path such as `Path("clean/x.csv")` is resolved against the worker process\'s current' in text
+    assert "perago cannot detect such writes reliably" in text
+    assert '`(workspace / "clean/x.csv").write_text(...)`' in text
+
+    process_dir, branch = tmp_path / "process", tmp_path / "branch"
+    process_dir.mkdir()
+    branch.mkdir()
+    monkeypatch.chdir(process_dir)
+    run = TaskEnvironment(write_relative).run({}, directory=branch).assert_completed()
+
+    assert (process_dir / "clean/x.csv").read_text() == "lost"  # beside the process, as the README says
+    assert not (branch / "clean").exists() and not (run.changes and run.changes.added)  # nothing published
