@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint typecheck test demo bench bench-smoke clean
+.PHONY: install lint typecheck test demo bench bench-smoke soak soak-smoke clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-LINTED := perago tests examples $(wildcard bench)
+LINTED := perago tests examples $(wildcard bench) $(wildcard soak)
 
 lint: $(STAMP)
 	$(BIN)/ruff check --no-cache $(LINTED)
@@ -38,6 +38,14 @@ bench: $(STAMP)
 
 bench-smoke: $(STAMP)
 	$(BIN)/python -m bench --smoke
+
+# The chaos soak (issue 12): 200 workflows, 4 worker processes SIGKILLed/SIGTERMed at random, faults on both
+# emulators; one summary line, non-zero on any violation. Not part of `make test` (a 30-second smoke of it is).
+soak: $(STAMP)
+	$(BIN)/python -m soak
+
+soak-smoke: $(STAMP)
+	$(BIN)/python -m soak --smoke
 
 clean:
 	rm -rf $(VENV) .pytest_cache .coverage build *.egg-info
