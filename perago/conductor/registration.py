@@ -16,7 +16,7 @@ from conductor.client.http.models.task_def import TaskDef
 from pydantic import BaseModel, create_model
 
 from perago.conductor.client import ConductorApi
-from perago.errors import PeragoError
+from perago.errors import PeragoError, TaskDefinitionError
 from perago.models import WorkspaceInput
 from perago.settings import PeragoSettings
 from perago.task import TaskDefinition, discover_tasks, merge_task_lists
@@ -58,10 +58,41 @@ def task_def_for(definition: TaskDefinition) -> TaskDef:
     )
 
 
+def check_task_settings(definition: TaskDefinition) -> None:
+    """Refuse ``@task`` settings whose TaskDef Conductor would refuse, naming the task, the value and the fix.
+
+    ``TaskDef.responseTimeoutSeconds`` is ``@Min(1)``; ``TaskTimeoutConstraint`` refuses a response timeout above
+    ``timeoutSeconds`` when that is set; ``retryCount`` is ``@Min(0)``.
+
+    Raises:
+        TaskDefinitionError: One of those constraints is violated.
+    """
+    where = f"task {definition.name} ({definition.module or 'unknown module'})"
+    if definition.response_timeout_s < 1:
+        raise TaskDefinitionError(
+            f"{where}: response_timeout_s={definition.response_timeout_s}, but Conductor requires at least 1 second "
+            "(TaskDef.responseTimeoutSeconds @Min(1)); set @task(response_timeout_s=...) to how long one attempt "
+            "may go without a lease extension"
+        )
+    if definition.timeout_s > 0 and definition.response_timeout_s > definition.timeout_s:
+        raise TaskDefinitionError(
+            f"{where}: response_timeout_s={definition.response_timeout_s} is above timeout_s={definition.timeout_s}, "
+            "which Conductor refuses (TaskTimeoutConstraint); lower response_timeout_s or raise timeout_s "
+            "(0 means no overall timeout)"
+        )
+    if definition.retry_count < 0 or definition.timeout_s < 0:
+        raise TaskDefinitionError(
+            f"{where}: retry_count={definition.retry_count} and timeout_s={definition.timeout_s} must not be "
+            "negative (TaskDef @Min(0))"
+        )
+
+
 def register_task_definitions(
     tasks: list[TaskDefinition], settings: PeragoSettings, api: ConductorApi | None = None
 ) -> None:
-    """Create or update the TaskDefs of ``tasks`` on Conductor."""
+    """Create or update the TaskDefs of ``tasks`` on Conductor (refusing settings it would refuse, first)."""
+    for definition in tasks:
+        check_task_settings(definition)
     (api or ConductorApi(settings)).register_task_defs([task_def_for(t) for t in tasks])
 
 

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from perago.attempt import assert_current_attempt_snapshot
 from perago.conductor import Worker
 from perago.conductor.attempt import execution_id_for, to_task_result
+from perago.conductor.client import ConductorApi
 from perago.conductor.registration import register_task_definitions, task_def_for
+from perago.errors import StaleAttemptError
 from perago.result import completed_result
 from perago.settings import PeragoSettings
 from perago.testing.conductor import ConductorEmulator
@@ -118,16 +121,43 @@ def test_terminated_workflow_cancels_the_attempt(conductor_emulator_manual: Cond
     assert worker.metrics.value("perago_stale_attempts_fenced_total", task="slow") == 1
 
 
-def test_short_drain_fails_the_attempt_retryably(conductor_emulator: ConductorEmulator, tmp_path: Path) -> None:
+def test_short_drain_hands_the_attempt_back_without_spending_a_retry(
+    conductor_emulator: ConductorEmulator, tmp_path: Path
+) -> None:
+    """WorkflowExecutorOps.updateTask: a worker task's IN_PROGRESS result goes back to SCHEDULED, same task id."""
     worker, workflow_id = run_slow_workflow(conductor_emulator, tmp_path)
     stopper = threading.Thread(target=worker.stop, kwargs={"drain_timeout_s": 0.2, "cleanup_grace_s": 5})
     stopper.start()
-    wait_until(lambda: conductor_emulator.get_workflow(workflow_id)["tasks"][0]["status"] == "FAILED", what="failure")
-    free_tasks.GATE.opened.set()
+    first = lambda: conductor_emulator.get_workflow(workflow_id)["tasks"][0]  # noqa: E731
+    wait_until(lambda: first()["status"] == "SCHEDULED", what="the hand-back")
+    free_tasks.GATE.opened.set()  # the old attempt runs on until it notices its cancel flag, and reports nothing
     stopper.join(10)
-    first = conductor_emulator.get_workflow(workflow_id)["tasks"][0]
-    assert first["reasonForIncompletion"].startswith("WorkerShuttingDownError: worker shutting down")
-    assert conductor_emulator.get_workflow(workflow_id)["tasks"][1]["status"] == "SCHEDULED"
+    assert not stopper.is_alive()
+    assert first()["status"] == "SCHEDULED" and first()["retryCount"] == 0
+    assert worker.metrics.value("perago_attempts_total", task="slow", outcome="abandoned") == 1
+    Worker([slow], settings_for(conductor_emulator, tmp_path)).run_until_idle(idle_s=0.3)
+    tasks = conductor_emulator.get_workflow(workflow_id)["tasks"]
+    assert [(t["status"], t["pollCount"], t["retryCount"]) for t in tasks] == [("COMPLETED", 2, 0)]
+
+
+def test_a_handed_back_attempt_is_fenced_before_and_after_redelivery(
+    conductor_emulator: ConductorEmulator, tmp_path: Path
+) -> None:
+    """After the hand-back the task is SCHEDULED (WorkflowExecutorOps.updateTask); after re-delivery its pollCount
+    has moved on (ExecutionService.poll): either way the old attempt's fence refuses to publish."""
+    settings = settings_for(conductor_emulator, tmp_path)
+    register_task_definitions([double], settings)
+    register_workflow(conductor_emulator, "doubler", [simple("double", "d", {"params": {"x": 1}})])
+    start(conductor_emulator, "doubler", {})
+    api = ConductorApi(settings)
+    (old,) = api.batch_poll("double", "old-worker", 1, 100, None)
+    api.release(old, "old-worker")
+    with pytest.raises(StaleAttemptError, match="status: expected 'IN_PROGRESS', found 'SCHEDULED'"):
+        assert_current_attempt_snapshot(old, api.get_task(old.task_id))
+    (new,) = api.batch_poll("double", "new-worker", 1, 100, None)
+    assert new.task_id == old.task_id and new.poll_count == old.poll_count + 1
+    with pytest.raises(StaleAttemptError, match="poll_count: expected 1, found 2"):
+        assert_current_attempt_snapshot(old, api.get_task(old.task_id))
 
 
 def test_registration_carries_timeouts_retries_and_schemas(
