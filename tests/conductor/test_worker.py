@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +15,7 @@ from perago.conductor.attempt import execution_id_for, to_task_result
 from perago.conductor.client import ConductorApi
 from perago.conductor.registration import register_task_definitions, task_def_for
 from perago.errors import StaleAttemptError
+from perago.execution import AttemptEvent
 from perago.result import completed_result
 from perago.settings import PeragoSettings
 from perago.testing.conductor import ConductorEmulator
@@ -128,7 +131,10 @@ def test_short_drain_hands_the_attempt_back_without_spending_a_retry(
     worker, workflow_id = run_slow_workflow(conductor_emulator, tmp_path)
     stopper = threading.Thread(target=worker.stop, kwargs={"drain_timeout_s": 0.2, "cleanup_grace_s": 5})
     stopper.start()
-    first = lambda: conductor_emulator.get_workflow(workflow_id)["tasks"][0]  # noqa: E731
+
+    def first() -> dict[str, Any]:
+        return conductor_emulator.get_workflow(workflow_id)["tasks"][0]
+
     wait_until(lambda: first()["status"] == "SCHEDULED", what="the hand-back")
     free_tasks.GATE.opened.set()  # the old attempt runs on until it notices its cancel flag, and reports nothing
     stopper.join(10)
@@ -183,6 +189,25 @@ def test_task_result_and_execution_id() -> None:
     assert execution_id_for(task) == "abc_def-p3"
     result = to_task_result(task, "w-1", completed_result({"result": {}}, ["line"]))
     assert result.status == "COMPLETED" and result.worker_id == "w-1" and result.logs[0].log == "line"
+    assert result.logs[0].created_time > 0
+
+
+def test_task_log_entries_carry_the_time_of_their_event() -> None:
+    """Conductor drops TaskExecLog entries without createdTime: each carries its attempt event's time (ms)."""
+    from conductor.client.http.models.task import Task
+
+    events = (
+        AttemptEvent("received", "poll 1, retry 0", at=1_700_000_000.25),
+        AttemptEvent("failed", "boom", at=1_700_000_001.5, fields={"traceback": "Traceback ..."}),
+    )
+    runtime_result = dataclasses.replace(completed_result({"result": {}}), events=events)
+    result = to_task_result(Task(task_id="t1", workflow_instance_id="wf"), "w-1", runtime_result)
+    wire = ConductorApi(PeragoSettings()).to_json(result)
+    assert wire["logs"] == [
+        {"log": "received: poll 1, retry 0", "taskId": "t1", "createdTime": 1_700_000_000_250},
+        {"log": "failed: boom", "taskId": "t1", "createdTime": 1_700_000_001_500},
+        {"log": "Traceback ...", "taskId": "t1", "createdTime": 1_700_000_001_500},
+    ]
 
 
 def test_metrics_endpoint_serves_healthz_and_metrics() -> None:
