@@ -126,7 +126,10 @@ class ConductorApi:
         return [t for t in tasks or [] if t is not None]
 
     def get_task(self, task_id: str, within_s: float | None = None) -> Task | None:
-        """The task as the server has it now; None when it does not exist (404 or empty answer)."""
+        """The task as the server has it now; None when it does not exist.
+
+        ``TaskResource.getTask`` answers 404 "Task not found for taskId" (2.x servers: an empty 204).
+        """
 
         def read() -> Task | None:
             try:
