@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +26,7 @@ from perago.errors import ConfigurationError, TaskDefinitionError
 from perago.settings import PeragoSettings
 from perago.testing.conductor import ConductorEmulator
 from tests.conductor.free_tasks import double, slow
-from tests.conductor.helpers import http, wait_until
+from tests.conductor.helpers import http, sigterm_when
 
 
 def settings_for(emu: ConductorEmulator, tmp_path: Path, **extra: Any) -> PeragoSettings:
@@ -133,12 +132,7 @@ def test_the_worker_command_creates_and_checks_definitions_at_start(conductor_em
         stderr=subprocess.PIPE,
         text=True,
     )
-    try:
-        wait_until(lambda: conductor_emulator.request_count("batch_poll") > 1, timeout_s=30, what="polling")
-        process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=30)
-    finally:
-        process.kill()
+    out, err = sigterm_when(process, lambda: conductor_emulator.request_count("batch_poll") > 1, "polling")
     assert process.returncode == 0, err
     assert "task slow v1 (workspace-free)" in out
     assert "created task definition(s) divide, double from their @task settings" in err

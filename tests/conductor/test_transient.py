@@ -18,10 +18,11 @@ from perago.settings import PeragoSettings
 from perago.testing.conductor import ConductorEmulator
 from perago.testing.lakefs import LakeFSEmulator
 from tests.conductor import free_tasks
-from tests.conductor.free_tasks import double, slow
-from tests.conductor.helpers import Gate, register_workflow, simple, start, wait_until
+from tests.conductor.free_tasks import double
+from tests.conductor.helpers import Gate, register_workflow, simple, start
 from tests.conductor.test_client import FakeTime
 from tests.conductor.test_pipeline import WORKSPACE, merges, seed, settings_for
+from tests.conductor.test_worker import run_slow_workflow, tick_then_finish
 from tests.conductor.ws_tasks import PIPELINE, build
 
 
@@ -53,23 +54,11 @@ def test_a_502_on_the_lease_extension_is_absorbed(conductor_emulator_manual: Con
     once, so the response timeout (10 s from the last updateTime) never fires."""
     emu = conductor_emulator_manual
     free_tasks.GATE = Gate()
-    settings = PeragoSettings(conductor_server_url=emu.url, workspace_root=tmp_path / "ws")  # type: ignore[call-arg]
-    register_task_definitions([slow], settings)
-    register_workflow(emu, "slowflow", [simple("slow", "s", {"params": {"x": 1}})])
-    workflow_id = start(emu, "slowflow", {})
     time = FakeTime()
-    api = ConductorApi(settings, sleep=time.sleep, clock=time.clock)
-    worker = Worker([slow], settings, api=api, clock=emu.clock.now, lease_tick_s=3600)  # type: ignore[attr-defined]
-    worker.start()
-    assert free_tasks.GATE.started.wait(10)
+    api = ConductorApi(PeragoSettings(conductor_server_url=emu.url), sleep=time.sleep, clock=time.clock)
+    worker, workflow_id = run_slow_workflow(emu, tmp_path, api)
     emu.inject_fault("update", 502, times=1)
-    for _ in range(2):  # 12 s of running with a 10 s response timeout, extended at 6 s and 12 s
-        emu.clock.advance(6)  # type: ignore[attr-defined]
-        worker.lease.tick()
-    free_tasks.GATE.opened.set()
-    wait_until(lambda: emu.get_workflow(workflow_id)["status"] == "COMPLETED", what="workflow completion")
-    worker.stop(drain_timeout_s=5)
-    tasks = emu.get_workflow(workflow_id)["tasks"]
+    tasks = tick_then_finish(emu, worker, workflow_id, ticks=2)  # extended at 6 s and 12 s; 10 s response timeout
     assert [(t["status"], t["pollCount"]) for t in tasks] == [("COMPLETED", 1)]  # never timed out, never retried
     assert len(time.sleeps) == 1 and emu.request_count("update") == 3
 

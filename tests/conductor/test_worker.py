@@ -69,15 +69,28 @@ def test_bad_params_fail_terminally_with_the_validation_error(
     assert "in the params of task double: fix the workflow's inputParameters" in reason
 
 
-def run_slow_workflow(emu: ConductorEmulator, tmp_path: Path) -> tuple[Worker, str]:
+def run_slow_workflow(emu: ConductorEmulator, tmp_path: Path, api: ConductorApi | None = None) -> tuple[Worker, str]:
+    """The `slow` task started on a worker whose lease keeper only ticks when the test says so."""
     settings = settings_for(emu, tmp_path)
     register_task_definitions([slow], settings)
     register_workflow(emu, "slowflow", [simple("slow", "s", {"params": {"x": "${workflow.input.x}"}})])
     workflow_id = start(emu, "slowflow", {"x": 7})
-    worker = Worker([slow], settings, clock=emu.clock.now, lease_tick_s=3600)  # type: ignore[attr-defined]
+    worker = Worker([slow], settings, api=api, clock=emu.clock.now, lease_tick_s=3600)  # type: ignore[attr-defined]
     worker.start()
     assert free_tasks.GATE.started.wait(10)
     return worker, workflow_id
+
+
+def tick_then_finish(emu: ConductorEmulator, worker: Worker, workflow_id: str, ticks: int) -> list[dict[str, Any]]:
+    """Advance the clock 6 s and run the lease keeper, ``ticks`` times; then let `slow` finish; the tasks."""
+    for _ in range(ticks):
+        emu.clock.advance(6)  # type: ignore[attr-defined]
+        worker.lease.tick()
+    free_tasks.GATE.opened.set()
+    wait_until(lambda: emu.get_workflow(workflow_id)["status"] == "COMPLETED", what="workflow completion")
+    worker.stop(drain_timeout_s=5)
+    tasks: list[dict[str, Any]] = emu.get_workflow(workflow_id)["tasks"]
+    return tasks
 
 
 def test_lease_keeping_outlives_the_response_timeout(
@@ -85,13 +98,7 @@ def test_lease_keeping_outlives_the_response_timeout(
 ) -> None:
     emu = conductor_emulator_manual
     worker, workflow_id = run_slow_workflow(emu, tmp_path)
-    for _ in range(6):  # 36 s of running with a 10 s response timeout
-        emu.clock.advance(6)  # type: ignore[attr-defined]
-        worker.lease.tick()
-    free_tasks.GATE.opened.set()
-    wait_until(lambda: emu.get_workflow(workflow_id)["status"] == "COMPLETED", what="workflow completion")
-    worker.stop(drain_timeout_s=5)
-    tasks = emu.get_workflow(workflow_id)["tasks"]
+    tasks = tick_then_finish(emu, worker, workflow_id, ticks=6)  # 36 s of running with a 10 s response timeout
     assert [t["status"] for t in tasks] == ["COMPLETED"]  # never rescheduled
 
 
