@@ -86,12 +86,6 @@ class AttemptCancelledError(StaleAttemptError):
     """The attempt's cancellation flag was set (lease lost, task re-delivered, worker shutting down)."""
 
 
-class WorkerShuttingDownError(PeragoError):
-    """The worker stopped before the attempt finished; Conductor should reschedule it at once."""
-
-    retryable = True
-
-
 class WorkspaceError(PeragoError):
     """A local attempt workspace could not be prepared, read or cleaned."""
 

@@ -55,6 +55,9 @@ class TaskDefinition(Generic[P, R]):
     non_retryable: tuple[type[BaseException], ...] = field(default=())
     module: str = ""
 
+    def __post_init__(self) -> None:
+        check_conductor_limits(self)
+
     @property
     def has_workspace(self) -> bool:
         """True for workspace tasks (read-only or writable)."""
@@ -63,6 +66,37 @@ class TaskDefinition(Generic[P, R]):
     def __call__(self, *args: Any, **kwargs: Any) -> R:
         """Call the task function directly (handy in unit tests)."""
         return self.fn(*args, **kwargs)
+
+
+def check_conductor_limits(definition: TaskDefinition[Any, Any]) -> None:
+    """Refuse ``@task`` settings whose TaskDef Conductor would refuse, naming the task, the value and the fix.
+
+    Called when a :class:`TaskDefinition` is made, so the mistake surfaces at import time, not at start-up.
+
+    ``TaskDef.responseTimeoutSeconds`` is ``@Min(1)``; ``TaskTimeoutConstraint`` refuses a response timeout above
+    ``timeoutSeconds`` when that is set; ``retryCount`` is ``@Min(0)``.
+
+    Raises:
+        TaskDefinitionError: One of those constraints is violated.
+    """
+    where = f"task {definition.name} ({definition.module or 'unknown module'})"
+    if definition.response_timeout_s < 1:
+        raise TaskDefinitionError(
+            f"{where}: response_timeout_s={definition.response_timeout_s}, but Conductor requires at least 1 second "
+            "(TaskDef.responseTimeoutSeconds @Min(1)); set @task(response_timeout_s=...) to how long one attempt "
+            "may go without a lease extension"
+        )
+    if definition.timeout_s > 0 and definition.response_timeout_s > definition.timeout_s:
+        raise TaskDefinitionError(
+            f"{where}: response_timeout_s={definition.response_timeout_s} is above timeout_s={definition.timeout_s}, "
+            "which Conductor refuses (TaskTimeoutConstraint); lower response_timeout_s or raise timeout_s "
+            "(0 means no overall timeout)"
+        )
+    if definition.retry_count < 0 or definition.timeout_s < 0:
+        raise TaskDefinitionError(
+            f"{where}: retry_count={definition.retry_count} and timeout_s={definition.timeout_s} must not be "
+            "negative (TaskDef @Min(0))"
+        )
 
 
 def _model(hint: Any, where: str, what: str) -> type[BaseModel]:

@@ -1,12 +1,14 @@
 """``python -m perago.worker app.workers [more.modules ...]``: serve every task of these packages/modules.
 
-Options override the environment (see ``perago/settings.py``). At start the worker prints what it serves (tasks,
-concurrency, endpoints without secrets), collects abandoned attempt directories, and optionally registers the task
-definitions (``--register``). SIGTERM/SIGINT stop polling at once and drain running attempts for
-``--drain-timeout`` seconds; attempts still running then are failed retryably ("worker shutting down") so that
-Conductor reschedules them at once; exit 0. A second signal exits at once with status 130: running attempts are
-then neither reported nor cleaned up (Conductor retries them after their response timeout, the next worker's
-start-up GC removes their directories, and ``python -m perago janitor`` their staging branches).
+Options override the environment (see ``perago/settings.py``). At start the worker refuses settings Conductor
+would refuse, checks that Conductor answers, creates the task definitions the server lacks and warns about those
+that differ from the ``@task`` settings (``--register`` updates them), prints what it serves (tasks, concurrency,
+endpoints without secrets), and collects abandoned attempt directories. SIGTERM/SIGINT stop polling at once and
+drain running attempts for ``--drain-timeout`` seconds; attempts still running then are handed back to Conductor
+(the same task id is re-queued at once, no retry is spent); exit 0. A second signal exits at once with status
+130: running attempts are then neither reported nor cleaned up (Conductor retries them after their response
+timeout, the next worker's start-up GC removes their directories, and ``python -m perago janitor`` their staging
+branches).
 
 Errors a user can fix (bad module path, no tasks, unreachable server, refused credentials, bad settings) print one
 line on stderr and exit 2 — never a traceback.
@@ -52,7 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     for flag, dest, extra in _OPTIONS:
         parser.add_argument(flag, dest=dest, default=None, **extra)
     parser.add_argument("--log-json", dest="log_json", action="store_const", const=True, default=None)
-    parser.add_argument("--register", action="store_true", help="register the task definitions first")
+    parser.add_argument(
+        "--register",
+        action="store_true",
+        help="also update task definitions that differ from the @task settings (missing ones are always created)",
+    )
     return parser
 
 
@@ -110,12 +116,11 @@ def run(argv: list[str]) -> int:
         raise PeragoError(f"no perago tasks found in {', '.join(args.modules)}; decorate functions with @task")
     from perago.conductor import Worker
     from perago.conductor.metrics import serve_metrics
-    from perago.conductor.registration import register_task_definitions
+    from perago.conductor.startup import sync_task_definitions
 
     worker = Worker(tasks, settings)
     worker.api.check()
-    if args.register:
-        register_task_definitions(tasks, settings, worker.api)
+    sync_task_definitions(tasks, worker.api, update=args.register)
     if settings.metrics_port is not None:
         serve_metrics(worker.metrics, "0.0.0.0", settings.metrics_port)  # scraped from outside the host
     print(describe(tasks, settings, worker.worker_id), flush=True)

@@ -1,13 +1,13 @@
 """A thin adapter over conductor-python's HTTP client: the calls the worker makes, errors as perago errors.
 
 Only this subpackage imports ``conductor``. Transport failures and 5xx/429 answers become retryable
-:class:`~perago.errors.ConductorError`; 401/403 become a non-retryable one that says to check the credentials.
+:class:`~perago.errors.ConductorError` (retried as :mod:`perago.conductor.retry` says); 401/403 become a
+non-retryable one that says to check the credentials; other 4xx carry the server's message and validation errors.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -16,13 +16,16 @@ import httpx
 from conductor.client.configuration.configuration import Configuration
 from conductor.client.configuration.settings.authentication_settings import AuthenticationSettings
 from conductor.client.http.api.metadata_resource_api import MetadataResourceApi
-from conductor.client.http.api.task_resource_api import TaskResourceApi
 from conductor.client.http.api_client import ApiClient
 from conductor.client.http.models.task import Task
 from conductor.client.http.models.task_def import TaskDef
 from conductor.client.http.models.task_result import TaskResult
 from conductor.client.http.rest import ApiException
+from loguru import logger
 
+from perago.conductor.answers import endpoint_missing, server_detail
+from perago.conductor.light import LightTaskRoutes, request_json
+from perago.conductor.retry import Retry
 from perago.errors import ConductorError
 from perago.settings import PeragoSettings
 
@@ -75,23 +78,34 @@ def translate(exc: Exception, what: str, url: str) -> ConductorError:
                 status=status,
             )
         retryable = status == 429 or status >= 500 or bool(getattr(exc, "transient", False))
-        return ConductorError(
-            f"Conductor could not {what} (HTTP {status}: {exc.reason})", retryable=retryable, status=status
-        )
+        return ConductorError(f"Conductor could not {what} ({server_detail(exc)})", retryable=retryable, status=status)
     detail = getattr(exc, "reason", None) or exc
     return ConductorError(f"cannot reach Conductor at {url} to {what}: {detail}", retryable=True)
 
 
-class ConductorApi:
-    """The Conductor calls perago's worker makes."""
+class _EndpointMissing(Exception):
+    """The server has no update-v2 endpoint (see :func:`perago.conductor.answers.endpoint_missing`)."""
 
-    def __init__(self, settings: PeragoSettings, *, sleep: Callable[[float], None] = time.sleep) -> None:
+
+class ConductorApi:
+    """The Conductor calls perago's worker makes.
+
+    ``within_s`` on the calls an attempt makes is the attempt's remaining lease: transient failures are retried
+    for that long (:class:`perago.conductor.retry.Retry`); without it they are retried ``http_retries`` times.
+    """
+
+    def __init__(
+        self,
+        settings: PeragoSettings,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.url = settings.conductor_server_url
         self._client = ApiClient(build_configuration(settings))
         self._tasks: Any = LightTaskRoutes(self._client)
         self._metadata = MetadataResourceApi(self._client)
-        self._retries = settings.http_retries
-        self._sleep = sleep
+        self._retry = Retry(settings.http_retries, sleep, clock)
         self._use_v2 = True
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
@@ -100,66 +114,106 @@ class ConductorApi:
         except (ApiException, httpx.HTTPError, OSError) as exc:
             raise translate(exc, what, self.url) from exc
 
-    def _retrying(self, what: str, fn: Callable[[], T]) -> T:
-        for attempt in range(self._retries + 1):
-            try:
-                return self._call(what, fn)
-            except ConductorError as exc:
-                if not exc.retryable or attempt == self._retries:
-                    raise
-                self._sleep(min(5.0, 0.1 * 2**attempt) * (0.5 + random.random()))
-        raise AssertionError("unreachable")  # pragma: no cover
+    def _retrying(self, what: str, fn: Callable[[], T], within_s: float | None = None) -> T:
+        return self._retry.run(lambda: self._call(what, fn), within_s)
 
     def batch_poll(self, task_type: str, worker_id: str, count: int, timeout_ms: int, domain: str | None) -> list[Task]:
-        """Poll up to ``count`` tasks, waiting up to ``timeout_ms`` for the first."""
+        """Poll up to ``count`` tasks, waiting up to ``timeout_ms`` for the first (the poll loop backs off itself)."""
         kwargs: dict[str, Any] = {"workerid": worker_id, "count": count, "timeout": timeout_ms}
         if domain:
             kwargs["domain"] = domain
         tasks = self._call(f"poll {task_type}", lambda: self._tasks.batch_poll(task_type, **kwargs))
         return [t for t in tasks or [] if t is not None]
 
-    def get_task(self, task_id: str) -> Task | None:
-        """The task as the server has it now; None when it does not exist (404 or empty answer)."""
-        try:
-            return self._tasks.get_task(task_id)
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise translate(exc, f"read task {task_id}", self.url) from exc
-        except (httpx.HTTPError, OSError) as exc:
-            raise translate(exc, f"read task {task_id}", self.url) from exc
+    def get_task(self, task_id: str, within_s: float | None = None) -> Task | None:
+        """The task as the server has it now; None when it does not exist.
 
-    def update(self, result: TaskResult) -> Task | None:
-        """Report a result (update-v2, falling back to v1 for good on 404/405); returns the next task if any."""
+        ``TaskResource.getTask`` answers 404 "Task not found for taskId" (2.x servers: an empty 204).
+        """
+
+        def read() -> Task | None:
+            try:
+                task: Task | None = self._tasks.get_task(task_id)
+            except ApiException as exc:
+                if exc.status == 404:
+                    return None
+                raise
+            return task
+
+        return self._retrying(f"read task {task_id}", read, within_s)
+
+    def update(self, result: TaskResult, within_s: float | None = None) -> Task | None:
+        """Report a result; returns the next task if the server handed one out.
+
+        update-v2 first; v1 from then on only if the server has no update-v2 (405, or a 404 that does not name the
+        task): a 404 about the task itself means it is gone (``WorkflowExecutorOps.updateTask``) and is raised.
+        """
         what = f"update task {result.task_id}"
         if self._use_v2:
             try:
-                return self._retrying(what, lambda: self._tasks.update_task_v2(body=result))
-            except ConductorError as exc:
-                if exc.status not in (404, 405):
-                    raise
+                return self._retrying(what, lambda: self._update_v2(result), within_s)
+            except _EndpointMissing as exc:
+                logger.info("Conductor at {} has no update-v2 ({}); using POST /tasks from now on", self.url, exc)
                 self._use_v2 = False
-        self._retrying(what, lambda: self._tasks.update_task(body=result))
+        self._retrying(what, lambda: self._tasks.update_task(body=result), within_s)
         return None
 
-    def extend_lease(self, task: Task, worker_id: str) -> None:
+    def _update_v2(self, result: TaskResult) -> Task | None:
+        try:
+            task: Task | None = self._tasks.update_task_v2(body=result)
+        except ApiException as exc:
+            if endpoint_missing(exc, result.task_id):
+                raise _EndpointMissing(server_detail(exc)) from exc
+            raise
+        return task
+
+    def extend_lease(self, task: Task, worker_id: str, within_s: float | None = None) -> None:
         """Tell Conductor the attempt is alive (moves only the task's updateTime)."""
         result = _in_progress(task, worker_id, extend_lease=True)
-        self._call(f"extend the lease of task {task.task_id}", lambda: self._tasks.update_task(body=result))
+        what = f"extend the lease of task {task.task_id}"
+        self._retrying(what, lambda: self._tasks.update_task(body=result), within_s)
 
     def release(self, task: Task, worker_id: str) -> None:
-        """Hand a task back unstarted: IN_PROGRESS with ``callbackAfterSeconds=0`` re-queues the same task id."""
+        """Hand a task back: IN_PROGRESS with ``callbackAfterSeconds=0`` re-queues the same task id at once."""
         result = _in_progress(task, worker_id, callback_after_seconds=0)
         self._retrying(f"hand back task {task.task_id}", lambda: self._tasks.update_task(body=result))
 
+    def get_task_def(self, name: str) -> dict[str, Any] | None:
+        """The server's definition of task type ``name`` as JSON; None when it has none (404)."""
+
+        def read() -> dict[str, Any] | None:
+            try:
+                found = request_json(self._client, "/metadata/taskdefs/{name}", "GET", path={"name": name})
+            except ApiException as exc:
+                if exc.status == 404:
+                    return None
+                raise
+            return found if isinstance(found, dict) else None
+
+        return self._retrying(f"read the task definition {name}", read)
+
     def register_task_defs(self, defs: list[TaskDef]) -> None:
-        """Create or update task definitions."""
-        self._call("register task definitions", lambda: self._metadata.register_task_def(body=defs))
+        """Create (or overwrite) task definitions: ``POST /metadata/taskdefs``."""
+        names = ", ".join(d.name for d in defs)
+        self._retrying(f"register task definitions ({names})", lambda: self._metadata.register_task_def(body=defs))
+
+    def update_task_def(self, definition: TaskDef) -> None:
+        """Update an existing task definition: ``PUT /metadata/taskdefs``."""
+        what = f"update the task definition {definition.name}"
+        self._retrying(what, lambda: self._metadata.update_task_def(body=definition))
+
+    def to_json(self, model: Any) -> Any:
+        """A conductor-python model as the JSON it is sent as (the server's field names)."""
+        return self._client.sanitize_for_serialization(model)
 
     def check(self) -> None:
-        """Fail fast with a clear error when Conductor is unreachable, refuses the credentials or is mis-addressed."""
+        """Fail fast with a clear error when Conductor is unreachable, refuses the credentials or is mis-addressed.
+
+        Transient failures (a 502 from a proxy while Conductor restarts) are retried ``http_retries`` times; a 404
+        is not retried and gets a hint about the API base.
+        """
         try:
-            self._call(
+            self._retrying(
                 "reach its task API", lambda: self._tasks.batch_poll("perago_connectivity_check", count=1, timeout=0)
             )
         except ConductorError as exc:
@@ -186,55 +240,3 @@ def _in_progress(task: Task, worker_id: str, **extra: Any) -> TaskResult:
         worker_id=worker_id,
         **extra,
     )
-
-
-# The hot path (poll, update-v2) reads tasks through the official client but skips its generic model deserializer,
-# which walks every nested field (workflowTask, taskDefinition, ...) that perago never reads: on a 500-task run that
-# deserializer was the worker's largest CPU cost.
-_TASK_ATTRIBUTES = {
-    key: attr for attr, key in Task.attribute_map.items() if key not in ("workflowTask", "taskDefinition")
-}
-
-
-def task_from_json(data: dict[str, Any]) -> Task:
-    """A conductor-python ``Task`` from the server's JSON (top-level fields only)."""
-    return Task(**{_TASK_ATTRIBUTES[key]: value for key, value in data.items() if key in _TASK_ATTRIBUTES})
-
-
-class LightTaskRoutes:
-    """conductor-python's ``TaskResourceApi`` whose hot-path calls (batch poll, update-v2) answer light Tasks.
-
-    They go through the same ``ApiClient`` (auth, retries, HTTP/2 client) with ``response_type="object"`` and build
-    each ``Task`` from its top-level fields only.
-    """
-
-    def __init__(self, client: ApiClient) -> None:
-        self._client = client
-        self._api = TaskResourceApi(client)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._api, name)
-
-    def _json(self, route: str, method: str, *, path: Any = None, query: Any = None, body: Any = None) -> Any:
-        headers = {"Accept": "application/json"} | ({"Content-Type": "application/json"} if body is not None else {})
-        return self._client.call_api(
-            route,
-            method,
-            path or {},
-            query or [],
-            headers,
-            body=body,
-            response_type="object",
-            auth_settings=[],
-            _return_http_data_only=True,
-        )
-
-    def batch_poll(self, tasktype: str, **query: Any) -> list[Task]:
-        """``GET /tasks/poll/batch/{tasktype}``."""
-        data = self._json("/tasks/poll/batch/{tasktype}", "GET", path={"tasktype": tasktype}, query=list(query.items()))
-        return [task_from_json(item) for item in data or [] if item]
-
-    def update_task_v2(self, body: TaskResult) -> Task | None:
-        """``POST /tasks/update-v2``: the next task for this worker, if the server handed one out."""
-        data = self._json("/tasks/update-v2", "POST", body=body)
-        return task_from_json(data) if isinstance(data, dict) and data.get("taskId") else None

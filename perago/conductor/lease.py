@@ -5,6 +5,10 @@ extension it sends an ``extendLease`` update, then re-reads the task; if the tas
 same pollCount and workerId (timed out, cancelled, re-delivered), it sets the attempt's cancel event, so the
 runtime stops at its next phase boundary and publishes nothing. conductor-python's own lease tracker ignores the
 answer and never learns that it lost the lease; this is the difference.
+
+Each lease also knows its deadline: ``responseTimeoutSeconds`` after the last extension the server sent (or the
+poll), when Conductor times the task out. :meth:`LeaseKeeper.remaining` is the time budget within which every
+Conductor call of the attempt (the extension itself, the fence's read, the final update) retries transient failures.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ class _Lease:
     cancel: threading.Event
     interval_s: float
     due: float
+    timeout_s: float
+    deadline: float
 
 
 class LeaseKeeper:
@@ -61,8 +67,17 @@ class LeaseKeeper:
         if timeout <= 0:
             return
         interval = max(0.05, timeout * self._fraction)
+        now = self._clock()
         with self._lock:
-            self._leases[attempt.task_id] = _Lease(task, attempt, cancel, interval, self._clock() + interval)
+            self._leases[attempt.task_id] = _Lease(
+                task, attempt, cancel, interval, now + interval, timeout, now + timeout
+            )
+
+    def remaining(self, task_id: str) -> float | None:
+        """Seconds until the lease of ``task_id`` runs out (at least 0); None when it is not kept (no timeout)."""
+        with self._lock:
+            lease = self._leases.get(task_id)
+        return None if lease is None else max(0.0, lease.deadline - self._clock())
 
     def forget(self, task_id: str) -> None:
         """Stop keeping a lease (the attempt finished)."""
@@ -80,8 +95,10 @@ class LeaseKeeper:
 
     def _keep(self, lease: _Lease) -> None:
         try:
-            self._api.extend_lease(lease.task, self._worker_id)
-            current = self._api.get_task(lease.attempt.task_id)
+            sent = self._clock()
+            self._api.extend_lease(lease.task, self._worker_id, within_s=max(0.0, lease.deadline - sent))
+            lease.deadline = sent + lease.timeout_s
+            current = self._api.get_task(lease.attempt.task_id, within_s=max(0.0, lease.deadline - self._clock()))
             assert_current_attempt_snapshot(lease.attempt, current)
         except StaleAttemptError as exc:
             logger.warning("lease lost, stopping attempt: {}", exc)

@@ -61,7 +61,7 @@ def task_def_for(definition: TaskDefinition) -> TaskDef:
 def register_task_definitions(
     tasks: list[TaskDefinition], settings: PeragoSettings, api: ConductorApi | None = None
 ) -> None:
-    """Create or update the TaskDefs of ``tasks`` on Conductor."""
+    """Create or update the TaskDefs of ``tasks`` on Conductor (their settings were checked when they were made)."""
     (api or ConductorApi(settings)).register_task_defs([task_def_for(t) for t in tasks])
 
 

@@ -11,10 +11,9 @@ from conductor.client.http.models.task import Task
 
 from perago.conductor.attempt import execution_id_for, task_input
 from perago.conductor.chain import find_earlier_result_for
-from perago.errors import WorkerShuttingDownError
 from perago.execution import TaskExecutionContext
 from perago.models import AttemptSnapshot, DownloadRecord, StagedWorkspace
-from perago.result import RuntimeTaskResult, result_for_exception
+from perago.result import RuntimeTaskResult
 from perago.runtime import run_workspace_free_task_attempt, run_workspace_task_attempt
 from perago.task import TaskDefinition
 
@@ -25,7 +24,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class Running:
-    """An attempt in flight; ``abandoned`` once the worker reported it failed on shutdown."""
+    """An attempt in flight; ``abandoned`` once the worker handed it back to Conductor on shutdown."""
 
     task: Task
     attempt: AttemptSnapshot
@@ -37,14 +36,6 @@ class Running:
         """Mark the attempt as given up: stop it at the next phase boundary, and never report its result."""
         self.abandoned = True
         self.cancel.set()
-
-
-def shutdown_result(running: Running, max_length: int) -> RuntimeTaskResult:
-    """The retryable failure a worker reports for an attempt it could not finish before exiting."""
-    error = WorkerShuttingDownError(
-        f"worker shutting down before task {running.attempt.task_id} finished; Conductor will reschedule it"
-    )
-    return result_for_exception(error, max_length)
 
 
 def _metered(definition: TaskDefinition, callbacks: dict[str, Any], metrics: WorkerMetrics) -> dict[str, Any]:
@@ -69,6 +60,11 @@ def _metered(definition: TaskDefinition, callbacks: dict[str, Any], metrics: Wor
         return staged
 
     return callbacks | {"download_workspace": download_workspace, "stage_workspace": stage_workspace}
+
+
+def _current(worker: Worker, task_id: str) -> Task | None:
+    """The fence's read of the task: transient failures retried within the attempt's remaining lease."""
+    return worker.api.get_task(task_id, within_s=worker.lease.remaining(task_id))
 
 
 def run_attempt(
@@ -100,7 +96,7 @@ def run_attempt(
                 running.task,
                 settings.workspace_root,
                 find_earlier_result=find_earlier_result_for(worker.api, store, running.task) if lookup else None,
-                load_current_attempt=lambda attempt: worker.api.get_task(AttemptSnapshot.of(attempt).task_id),
+                load_current_attempt=lambda attempt: _current(worker, AttemptSnapshot.of(attempt).task_id),
                 owner_worker_id=worker.worker_id,
                 full_rehash=settings.full_rehash,
                 **_metered(definition, callbacks, metrics),

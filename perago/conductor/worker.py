@@ -5,13 +5,21 @@ In-process use (tests, the demo, benchmarks)::
     worker = Worker(tasks, settings)          # tasks: list[TaskDefinition]
     worker.start()                            # pollers + lease keeper on daemon threads
     ...
-    worker.stop(drain_timeout_s=30)           # stop polling, drain, fail the rest retryably
+    worker.stop(drain_timeout_s=30)           # stop polling, drain, hand the rest back
 
     Worker(tasks, settings).run_until_idle()  # "burst" mode: run until nothing arrives for idle_s, then stop
     Worker(tasks, settings).serve_forever()   # until SIGTERM/SIGINT (the CLI); a second signal exits at once
 
-A task delivered after shutdown began (a long poll in flight) is handed back with an IN_PROGRESS update and
-``callbackAfterSeconds=0``: Conductor re-queues the same task id at once and no retry is spent.
+A task delivered after shutdown began (a long poll in flight), and an attempt still running when the drain time is
+up, is handed back with an IN_PROGRESS update and ``callbackAfterSeconds=0``: Conductor re-queues the same task id
+at once (``WorkflowExecutorOps.updateTask`` sets a worker task's IN_PROGRESS result back to SCHEDULED), so a deploy
+never spends a task's retries. A handed-back attempt that is still running stops at its next phase boundary (its
+cancel flag is set), and the fence keeps it from publishing even if it does not notice: the task is no longer
+IN_PROGRESS, and after the re-delivery its pollCount no longer matches.
+
+Every Conductor call an attempt makes (the fence's read, lease extensions, the final update) retries transient
+failures within the attempt's remaining lease (:mod:`perago.conductor.retry`). A result that still cannot be
+reported is logged as LOST, with everything the attempt did (its task-log lines).
 
 Per task type: one poller thread asks only for as many tasks as it has free slots (batch poll, long-poll), and each
 task runs on its own daemon thread; the update-v2 answer (the next task of that type) runs on the same thread
@@ -36,7 +44,8 @@ from perago.conductor.attempt import to_task_result
 from perago.conductor.client import ConductorApi
 from perago.conductor.lease import LeaseKeeper
 from perago.conductor.metrics import WorkerMetrics
-from perago.conductor.running import Running, run_attempt, shutdown_result
+from perago.conductor.running import Running, run_attempt
+from perago.conductor.startup import check_poll_timeout
 from perago.errors import PeragoError
 from perago.models import AttemptSnapshot
 from perago.result import RuntimeTaskResult
@@ -66,6 +75,7 @@ class Worker:
         lease_tick_s: float = 0.2,
     ) -> None:
         self.settings = settings or PeragoSettings()
+        check_poll_timeout(self.settings)
         self.tasks = {t.name: t for t in tasks}
         self.worker_id = worker_id or new_worker_id()
         self.api = api or ConductorApi(self.settings)
@@ -126,7 +136,7 @@ class Worker:
         self._stopping.set()
 
     def stop(self, drain_timeout_s: float | None = None, cleanup_grace_s: float = 10.0) -> None:
-        """Stop polling, let running attempts finish for ``drain_timeout_s``, then fail the rest retryably."""
+        """Stop polling, let running attempts finish for ``drain_timeout_s``, then hand the rest back to Conductor."""
         drain = self.settings.drain_timeout_s if drain_timeout_s is None else drain_timeout_s
         self._stopping.set()
         with self._cond:
@@ -134,8 +144,9 @@ class Worker:
             self._cond.wait_for(lambda: not self._running, timeout=drain)
             leftovers = list(self._running.values())
         for running in leftovers:
-            running.abandon()
-            self._report(running.task, shutdown_result(running, self.settings.failure_reason_max_length))
+            running.abandon()  # set the cancel flag first: it must not report after the hand-back
+            logger.warning("handing back task {}: still running after the {} s drain", running.attempt.task_id, drain)
+            self._release(running.task)
         with self._cond:
             self._cond.wait_for(lambda: not self._running, timeout=cleanup_grace_s)
         self.lease.stop()
@@ -218,10 +229,12 @@ class Worker:
         with self._cond:
             self._running[running.attempt.task_id] = running
         self.lease.track(task, running.attempt, running.cancel)
+        budget: float | None = None
         try:
             callbacks = self.store_callbacks() if definition.workspace is not None else {}
             result = run_attempt(self, definition, running, callbacks)
         finally:
+            budget = self.lease.remaining(running.attempt.task_id)
             self.lease.forget(running.attempt.task_id)
             with self._cond:
                 self._running.pop(running.attempt.task_id, None)
@@ -233,13 +246,15 @@ class Worker:
         if result.is_stale:
             logger.warning("not reporting stale attempt of task {}: {}", task.task_id, result.reason_for_incompletion)
             return None
-        return self._report(task, result)
+        return self._report(task, result, budget)
 
-    def _report(self, task: Task, result: RuntimeTaskResult) -> Task | None:
+    def _report(self, task: Task, result: RuntimeTaskResult, within_s: float | None) -> Task | None:
         try:
-            next_task = self.api.update(to_task_result(task, self.worker_id, result))
+            next_task = self.api.update(to_task_result(task, self.worker_id, result), within_s=within_s)
         except PeragoError as exc:
-            logger.error("result of task {} LOST after retries: {}", task.task_id, exc)
+            # The task log never reached Conductor: keep what the attempt did (published commits included) here.
+            lines = "".join(f"\n  {line}" for line in result.logs)
+            logger.error("result {} of task {} LOST: {}; the attempt's log:{}", result.status, task.task_id, exc, lines)
             return None
         with self._cond:
             self.completed += 1

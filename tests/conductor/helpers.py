@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import threading
 import time
 import urllib.request
@@ -52,6 +54,17 @@ def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0, what: str
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.01)
+
+
+def sigterm_when(process: subprocess.Popen[str], ready: Callable[[], bool], what: str) -> tuple[str, str]:
+    """Wait (up to 30 s) until ``ready()``, SIGTERM the worker process, and return its stdout and stderr."""
+    try:
+        wait_until(ready, timeout_s=30, what=what)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    return out, err
 
 
 class Gate:

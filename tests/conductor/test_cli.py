@@ -1,4 +1,4 @@
-"""``python -m perago.worker``: graceful shutdown on SIGTERM mid-attempt (long and short drain)."""
+"""``python -m perago.worker``: graceful shutdown on SIGTERM mid-attempt (long drain; short drain hands it back)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from perago.conductor.registration import register_task_definitions
 from perago.testing.conductor import ConductorEmulator
 from perago.testing.lakefs import LakeFSEmulator
-from tests.conductor.helpers import register_workflow, simple, start, wait_until
+from tests.conductor.helpers import register_workflow, sigterm_when, simple, start, wait_until
 from tests.conductor.shutdown_tasks import linger
 from tests.conductor.test_pipeline import WORKSPACE, merges, seed, settings_for, staging_branches
 
@@ -57,12 +57,7 @@ def test_sigterm_mid_attempt(
     started = tmp_path / "started"
     env = env_for(conductor_emulator, lakefs_emulator, tmp_path, started)
     first = worker_process(env, "--drain-timeout", "30" if drain == "long" else "0.2")
-    try:
-        wait_until(started.exists, timeout_s=30, what="the attempt to start")
-        first.send_signal(signal.SIGTERM)
-        out, err = first.communicate(timeout=30)
-    finally:
-        first.kill()
+    out, err = sigterm_when(first, started.exists, "the attempt to start")
     assert first.returncode == 0, err
     assert "SIGTERM received, draining" in err
     assert f"conductor: {conductor_emulator.url}" in out and "task linger v" in out and "(writable)" in out
@@ -71,16 +66,19 @@ def test_sigterm_mid_attempt(
     if drain == "long":
         assert [t["status"] for t in tasks] == ["COMPLETED"]
     else:
-        assert tasks[0]["status"] == "FAILED"
-        assert tasks[0]["reasonForIncompletion"].startswith("WorkerShuttingDownError: worker shutting down")
+        # handed back, not failed (WorkflowExecutorOps.updateTask: IN_PROGRESS -> SCHEDULED, same task id)
+        assert [(t["status"], t["retryCount"]) for t in tasks] == [("SCHEDULED", 0)]
+        assert "handing back task" in err
         started.unlink()
         second = worker_process(env)
         try:
-            wait_until(lambda: conductor_emulator.get_workflow(workflow_id)["status"] == "COMPLETED", 30, "the retry")
+            wait_until(lambda: conductor_emulator.get_workflow(workflow_id)["status"] == "COMPLETED", 30, "re-delivery")
             second.send_signal(signal.SIGTERM)
             second.communicate(timeout=30)
         finally:
             second.kill()
+        redelivered = conductor_emulator.get_workflow(workflow_id)["tasks"]
+        assert [(t["taskId"], t["pollCount"]) for t in redelivered] == [(tasks[0]["taskId"], 2)]  # no retry spent
     assert conductor_emulator.get_workflow(workflow_id)["status"] == "COMPLETED"
     assert len(merges(lakefs_emulator)) == 1
     assert staging_branches(lakefs_emulator) == []

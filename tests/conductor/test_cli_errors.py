@@ -83,3 +83,22 @@ def test_a_404_under_api_asks_whether_it_is_the_api_base() -> None:
     assert api_base_hint("http://host:8080/") == (
         "the URL must be Conductor's API base, ending in /api: try CONDUCTOR_SERVER_URL=http://host:8080/api"
     )
+
+
+def test_a_response_timeout_conductor_would_refuse() -> None:
+    """TaskDef.responseTimeoutSeconds is @Min(1): refused before any call, with the task and the fix named."""
+    result = run_cli("tests.conductor.bad_tasks", "--conductor-url", "http://127.0.0.1:9/api")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "perago.worker: error: task never_leased (tests.conductor.bad_tasks): response_timeout_s=0, but Conductor "
+        "requires at least 1 second (TaskDef.responseTimeoutSeconds @Min(1)); set @task(response_timeout_s=...) to "
+        "how long one attempt may go without a lease extension"
+    ]
+
+
+def test_a_poll_timeout_above_the_servers_limit() -> None:
+    """ExecutionService.poll refuses a long-poll timeout above 5000 ms with 400: say so at start, not on every poll."""
+    result = run_cli("tests.conductor.free_tasks", env={"PERAGO_POLL_TIMEOUT_MS": "6000"})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("perago.worker: error: PERAGO_POLL_TIMEOUT_MS is 6000, but")

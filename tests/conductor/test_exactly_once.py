@@ -17,7 +17,8 @@ import pytest
 from perago import run_workspace_task_attempt
 from perago.conductor import Worker
 from perago.conductor.chain import load_chain
-from perago.conductor.client import ConductorApi, task_from_json
+from perago.conductor.client import ConductorApi
+from perago.conductor.light import task_from_json
 from perago.conductor.registration import register_task_definitions
 from perago.execution import StepChain
 from perago.lakefs.store import LakeFSWorkspaceStore

@@ -15,16 +15,19 @@ from perago.models import AttemptSnapshot
 class FakeApi:
     def __init__(self) -> None:
         self.extended: list[float] = []
+        self.budgets: list[tuple[str, float | None]] = []
         self.current: Task | None = None
         self.fail = False
         self.now = 0.0
 
-    def extend_lease(self, task: Task, worker_id: str) -> None:
+    def extend_lease(self, task: Task, worker_id: str, within_s: float | None = None) -> None:
+        self.budgets.append(("extend", within_s))
         if self.fail:
             raise ConductorError("cannot reach Conductor", retryable=True)
         self.extended.append(self.now)
 
-    def get_task(self, task_id: str) -> Task | None:
+    def get_task(self, task_id: str, within_s: float | None = None) -> Task | None:
+        self.budgets.append(("read", within_s))
         return self.current
 
 
@@ -90,3 +93,20 @@ def test_tasks_without_a_response_timeout_cost_nothing() -> None:
     api.now = 1e6
     keeper.tick()
     assert api.extended == []
+
+
+def test_calls_retry_within_the_lease_left_and_an_extension_renews_it() -> None:
+    api, stale = FakeApi(), []
+    keeper, _ = keeper_with(api, stale)  # polled at 0 with a 10 s response timeout: the lease runs out at 10
+    api.now = 3.0
+    assert keeper.remaining("t1") == 7.0
+    api.now = 5.0
+    keeper.tick()  # extended at 5: the lease now runs out at 15
+    assert api.budgets == [("extend", 5.0), ("read", 10.0)]
+    api.now = 12.0
+    assert keeper.remaining("t1") == 3.0
+    api.fail, api.now = True, 14.0
+    keeper.tick()  # the extension failed (after its own retries): the deadline stays at 15
+    assert api.budgets[-1] == ("extend", 1.0) and keeper.remaining("t1") == 1.0
+    api.now = 20.0
+    assert keeper.remaining("t1") == 0.0 and keeper.remaining("unknown") is None

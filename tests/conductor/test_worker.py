@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from perago.attempt import assert_current_attempt_snapshot
 from perago.conductor import Worker
 from perago.conductor.attempt import execution_id_for, to_task_result
+from perago.conductor.client import ConductorApi
 from perago.conductor.registration import register_task_definitions, task_def_for
+from perago.errors import StaleAttemptError
+from perago.execution import AttemptEvent
 from perago.result import completed_result
 from perago.settings import PeragoSettings
 from perago.testing.conductor import ConductorEmulator
@@ -63,15 +69,28 @@ def test_bad_params_fail_terminally_with_the_validation_error(
     assert "in the params of task double: fix the workflow's inputParameters" in reason
 
 
-def run_slow_workflow(emu: ConductorEmulator, tmp_path: Path) -> tuple[Worker, str]:
+def run_slow_workflow(emu: ConductorEmulator, tmp_path: Path, api: ConductorApi | None = None) -> tuple[Worker, str]:
+    """The `slow` task started on a worker whose lease keeper only ticks when the test says so."""
     settings = settings_for(emu, tmp_path)
     register_task_definitions([slow], settings)
     register_workflow(emu, "slowflow", [simple("slow", "s", {"params": {"x": "${workflow.input.x}"}})])
     workflow_id = start(emu, "slowflow", {"x": 7})
-    worker = Worker([slow], settings, clock=emu.clock.now, lease_tick_s=3600)  # type: ignore[attr-defined]
+    worker = Worker([slow], settings, api=api, clock=emu.clock.now, lease_tick_s=3600)  # type: ignore[attr-defined]
     worker.start()
     assert free_tasks.GATE.started.wait(10)
     return worker, workflow_id
+
+
+def tick_then_finish(emu: ConductorEmulator, worker: Worker, workflow_id: str, ticks: int) -> list[dict[str, Any]]:
+    """Advance the clock 6 s and run the lease keeper, ``ticks`` times; then let `slow` finish; the tasks."""
+    for _ in range(ticks):
+        emu.clock.advance(6)  # type: ignore[attr-defined]
+        worker.lease.tick()
+    free_tasks.GATE.opened.set()
+    wait_until(lambda: emu.get_workflow(workflow_id)["status"] == "COMPLETED", what="workflow completion")
+    worker.stop(drain_timeout_s=5)
+    tasks: list[dict[str, Any]] = emu.get_workflow(workflow_id)["tasks"]
+    return tasks
 
 
 def test_lease_keeping_outlives_the_response_timeout(
@@ -79,13 +98,7 @@ def test_lease_keeping_outlives_the_response_timeout(
 ) -> None:
     emu = conductor_emulator_manual
     worker, workflow_id = run_slow_workflow(emu, tmp_path)
-    for _ in range(6):  # 36 s of running with a 10 s response timeout
-        emu.clock.advance(6)  # type: ignore[attr-defined]
-        worker.lease.tick()
-    free_tasks.GATE.opened.set()
-    wait_until(lambda: emu.get_workflow(workflow_id)["status"] == "COMPLETED", what="workflow completion")
-    worker.stop(drain_timeout_s=5)
-    tasks = emu.get_workflow(workflow_id)["tasks"]
+    tasks = tick_then_finish(emu, worker, workflow_id, ticks=6)  # 36 s of running with a 10 s response timeout
     assert [t["status"] for t in tasks] == ["COMPLETED"]  # never rescheduled
 
 
@@ -118,16 +131,46 @@ def test_terminated_workflow_cancels_the_attempt(conductor_emulator_manual: Cond
     assert worker.metrics.value("perago_stale_attempts_fenced_total", task="slow") == 1
 
 
-def test_short_drain_fails_the_attempt_retryably(conductor_emulator: ConductorEmulator, tmp_path: Path) -> None:
+def test_short_drain_hands_the_attempt_back_without_spending_a_retry(
+    conductor_emulator: ConductorEmulator, tmp_path: Path
+) -> None:
+    """WorkflowExecutorOps.updateTask: a worker task's IN_PROGRESS result goes back to SCHEDULED, same task id."""
     worker, workflow_id = run_slow_workflow(conductor_emulator, tmp_path)
     stopper = threading.Thread(target=worker.stop, kwargs={"drain_timeout_s": 0.2, "cleanup_grace_s": 5})
     stopper.start()
-    wait_until(lambda: conductor_emulator.get_workflow(workflow_id)["tasks"][0]["status"] == "FAILED", what="failure")
-    free_tasks.GATE.opened.set()
+
+    def first() -> dict[str, Any]:
+        return conductor_emulator.get_workflow(workflow_id)["tasks"][0]
+
+    wait_until(lambda: first()["status"] == "SCHEDULED", what="the hand-back")
+    free_tasks.GATE.opened.set()  # the old attempt runs on until it notices its cancel flag, and reports nothing
     stopper.join(10)
-    first = conductor_emulator.get_workflow(workflow_id)["tasks"][0]
-    assert first["reasonForIncompletion"].startswith("WorkerShuttingDownError: worker shutting down")
-    assert conductor_emulator.get_workflow(workflow_id)["tasks"][1]["status"] == "SCHEDULED"
+    assert not stopper.is_alive()
+    assert first()["status"] == "SCHEDULED" and first()["retryCount"] == 0
+    assert worker.metrics.value("perago_attempts_total", task="slow", outcome="abandoned") == 1
+    Worker([slow], settings_for(conductor_emulator, tmp_path)).run_until_idle(idle_s=0.3)
+    tasks = conductor_emulator.get_workflow(workflow_id)["tasks"]
+    assert [(t["status"], t["pollCount"], t["retryCount"]) for t in tasks] == [("COMPLETED", 2, 0)]
+
+
+def test_a_handed_back_attempt_is_fenced_before_and_after_redelivery(
+    conductor_emulator: ConductorEmulator, tmp_path: Path
+) -> None:
+    """After the hand-back the task is SCHEDULED (WorkflowExecutorOps.updateTask); after re-delivery its pollCount
+    has moved on (ExecutionService.poll): either way the old attempt's fence refuses to publish."""
+    settings = settings_for(conductor_emulator, tmp_path)
+    register_task_definitions([double], settings)
+    register_workflow(conductor_emulator, "doubler", [simple("double", "d", {"params": {"x": 1}})])
+    start(conductor_emulator, "doubler", {})
+    api = ConductorApi(settings)
+    (old,) = api.batch_poll("double", "old-worker", 1, 100, None)
+    api.release(old, "old-worker")
+    with pytest.raises(StaleAttemptError, match="status: expected 'IN_PROGRESS', found 'SCHEDULED'"):
+        assert_current_attempt_snapshot(old, api.get_task(old.task_id))
+    (new,) = api.batch_poll("double", "new-worker", 1, 100, None)
+    assert new.task_id == old.task_id and new.poll_count == old.poll_count + 1
+    with pytest.raises(StaleAttemptError, match="poll_count: expected 1, found 2"):
+        assert_current_attempt_snapshot(old, api.get_task(old.task_id))
 
 
 def test_registration_carries_timeouts_retries_and_schemas(
@@ -153,6 +196,25 @@ def test_task_result_and_execution_id() -> None:
     assert execution_id_for(task) == "abc_def-p3"
     result = to_task_result(task, "w-1", completed_result({"result": {}}, ["line"]))
     assert result.status == "COMPLETED" and result.worker_id == "w-1" and result.logs[0].log == "line"
+    assert result.logs[0].created_time > 0
+
+
+def test_task_log_entries_carry_the_time_of_their_event() -> None:
+    """Conductor drops TaskExecLog entries without createdTime: each carries its attempt event's time (ms)."""
+    from conductor.client.http.models.task import Task
+
+    events = (
+        AttemptEvent("received", "poll 1, retry 0", at=1_700_000_000.25),
+        AttemptEvent("failed", "boom", at=1_700_000_001.5, fields={"traceback": "Traceback ..."}),
+    )
+    runtime_result = dataclasses.replace(completed_result({"result": {}}), events=events)
+    result = to_task_result(Task(task_id="t1", workflow_instance_id="wf"), "w-1", runtime_result)
+    wire = ConductorApi(PeragoSettings()).to_json(result)
+    assert wire["logs"] == [
+        {"log": "received: poll 1, retry 0", "taskId": "t1", "createdTime": 1_700_000_000_250},
+        {"log": "failed: boom", "taskId": "t1", "createdTime": 1_700_000_001_500},
+        {"log": "Traceback ...", "taskId": "t1", "createdTime": 1_700_000_001_500},
+    ]
 
 
 def test_metrics_endpoint_serves_healthz_and_metrics() -> None:

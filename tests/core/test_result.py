@@ -23,7 +23,6 @@ from perago.errors import (
     PublishConflictError,
     TaskOutputError,
     UnsafePathError,
-    WorkerShuttingDownError,
 )
 from perago.result import CUT_MARK, redact, truncate
 
@@ -59,7 +58,6 @@ class Custom(Exception):
         (PublishConflictError("c", paths=["a"], retryable=True), "FAILED"),
         (ConductorError("down"), "FAILED"),
         (StaleAttemptError("stale"), "FAILED"),
-        (WorkerShuttingDownError("bye"), "FAILED"),
         (Custom("user bug"), "FAILED"),
         (KeyError("k"), "FAILED"),
     ],
