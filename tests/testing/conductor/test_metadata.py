@@ -73,14 +73,17 @@ def test_duplicate_reference_names_are_rejected(conductor, make_simple):
     assert "same" in caught.value.body
 
 
-def test_start_without_task_def_is_rejected_like_conductor(conductor, make_simple):
+def test_start_without_task_def_runs_on_the_adhoc_definition(conductor, make_simple):
+    # MetadataMapperService.populateWorkflowTaskWithDefinition: new TaskDef(name) since conductor#3005
     conductor.workflow_def("orphan", [make_simple("undefined_task", "u")])
 
-    with pytest.raises(ApiException) as caught:
-        conductor.start("orphan")
-    assert caught.value.status == 400
-    assert "Cannot find the task definitions" in caught.value.body
-    assert "undefined_task" in caught.value.body
+    workflow_id = conductor.start("orphan")
+
+    task = conductor.poll_one("undefined_task")
+    assert (task.response_timeout_seconds, task.retry_count) == (3600, 0)
+    snapshot = conductor.workflow(workflow_id).workflow_definition.tasks[0].task_definition
+    assert (snapshot.name, snapshot.retry_count, snapshot.retry_delay_seconds) == ("undefined_task", 3, 60)
+    assert (snapshot.timeout_policy, snapshot.retry_logic, snapshot.timeout_seconds) == ("TIME_OUT_WF", "FIXED", 0)
 
 
 def test_inline_task_definition_is_enough_to_start(conductor):
