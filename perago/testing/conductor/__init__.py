@@ -28,7 +28,8 @@ Example:
 """
 
 from perago.testing.conductor.clock import Clock, ManualClock, SystemClock
-from perago.testing.conductor.emulator import ROUTE_NAMES, ConductorEmulator
+from perago.testing.conductor.emulator import ConductorEmulator
+from perago.testing.conductor.routes import ROUTE_NAMES
 from perago.testing.conductor.traffic import Faults
 
 __all__ = ["ROUTE_NAMES", "Clock", "ConductorEmulator", "Faults", "ManualClock", "SystemClock"]

@@ -85,7 +85,9 @@ class Decider:
             async_complete = is_system(task.task_type) and registry.system_task(task.task_type).is_async_complete(task)
             timeouts.check_task(task_def, task, now_ms, async_complete)
         if task.terminal and not task.successful:
-            again = retries.retry(task, task_def or self.runtime.definitions.task_def(task.task_def_name), workflow, now_ms)
+            again = retries.retry(
+                task, task_def or self.runtime.definitions.task_def(task.task_def_name), workflow, now_ms
+            )
             if again is not None:
                 to_schedule[again.reference_task_name] = again
                 executed.discard(again.reference_task_name)
@@ -159,17 +161,17 @@ class Decider:
                 not_done.append(task)
         if not statuses:
             return False
-        for workflow_task in workflow.definition.get("tasks") or []:
-            status = statuses.get(str(workflow_task.get("taskReferenceName")))
-            if status is None:
-                return False
-        for task in not_done:
-            following = graph.next_in_definition(workflow.definition, task.reference_task_name)
-            while following is not None and self._skipped(following, workflow):
-                following = graph.next_in_definition(workflow.definition, str(following.get("taskReferenceName")))
-            if following is not None and following.get("taskReferenceName") not in statuses:
-                return False
-        return True
+        top_level = [str(t.get("taskReferenceName")) for t in workflow.definition.get("tasks") or []]
+        if any(reference not in statuses for reference in top_level):
+            return False
+        return not any(self._unscheduled_next(workflow, task, statuses) for task in not_done)
+
+    def _unscheduled_next(self, workflow: WorkflowRecord, task: TaskRecord, statuses: dict[str, str]) -> bool:
+        """getNextTasksToBeScheduled names a reference that has no task yet."""
+        following = graph.next_in_definition(workflow.definition, task.reference_task_name)
+        while following is not None and self._skipped(following, workflow):
+            following = graph.next_in_definition(workflow.definition, str(following.get("taskReferenceName")))
+        return following is not None and following.get("taskReferenceName") not in statuses
 
     @staticmethod
     def _check_permissive(workflow: WorkflowRecord) -> None:

@@ -33,7 +33,10 @@ TASK_DEF_DEFAULTS: dict[str, Any] = {
     "inputTemplate": {},
     "totalTimeoutSeconds": 0,
 }
-_ENUMS = {"timeoutPolicy": {"RETRY", "TIME_OUT_WF", "ALERT_ONLY"}, "retryLogic": {"FIXED", "EXPONENTIAL_BACKOFF", "LINEAR_BACKOFF"}}
+_ENUMS = {
+    "timeoutPolicy": {"RETRY", "TIME_OUT_WF", "ALERT_ONLY"},
+    "retryLogic": {"FIXED", "EXPONENTIAL_BACKOFF", "LINEAR_BACKOFF"},
+}
 
 
 def normalize_task_def(raw: Any, now_ms: int, path: str = "taskDef") -> dict[str, Any]:
@@ -43,7 +46,9 @@ def normalize_task_def(raw: Any, now_ms: int, path: str = "taskDef") -> dict[str
     task_def = {**TASK_DEF_DEFAULTS, **{k: v for k, v in raw.items() if v is not None}}
     for field, allowed in _ENUMS.items():
         if task_def[field] not in allowed:
-            raise invalid(f"TaskDef {task_def.get('name')}: {field} must be one of {sorted(allowed)}, got {task_def[field]!r}")
+            raise invalid(
+                f"TaskDef {task_def.get('name')}: {field} must be one of {sorted(allowed)}, got {task_def[field]!r}"
+            )
     violations = task_def_violations(task_def, path)
     if violations:
         raise validation_error(violations)
@@ -97,7 +102,8 @@ class Definitions:
         if not raws:
             raise validation_error([("registerTaskDef.taskDefinitions", "TaskDefList is empty", None)])
         task_defs = [
-            normalize_task_def(raw, now_ms, f"registerTaskDef.taskDefinitions[{index}]") for index, raw in enumerate(raws)
+            normalize_task_def(raw, now_ms, f"registerTaskDef.taskDefinitions[{index}]")
+            for index, raw in enumerate(raws)
         ]
         with self._lock:
             for task_def in task_defs:
@@ -221,14 +227,24 @@ class Definitions:
         elif task.get("name"):
             registered = self.task_def(str(task["name"]))
             task["taskDefinition"] = (
-                copy.deepcopy(registered) if registered else adhoc_task_def(str(task["name"]), task.get("type", "SIMPLE"))
+                copy.deepcopy(registered)
+                if registered
+                else adhoc_task_def(str(task["name"]), task.get("type", "SIMPLE"))
             )
         params = task.get("subWorkflowParam")
-        if task.get("type") == "SUB_WORKFLOW" and isinstance(params, dict) and params.get("version") is None:
-            if params.get("workflowDefinition") is None and "${" not in str(params.get("name")):
-                latest = self.find_workflow_def(str(params.get("name")))
-                if latest is None:
-                    raise invalid(
-                        f"The Task {params.get('name')} defined as a sub-workflow has no workflow definition available "
-                    )
-                params["version"] = latest["version"]
+        if task.get("type") == "SUB_WORKFLOW" and isinstance(params, dict) and _unversioned(params):
+            latest = self.find_workflow_def(str(params.get("name")))
+            if latest is None:
+                raise invalid(
+                    f"The Task {params.get('name')} defined as a sub-workflow has no workflow definition available "
+                )
+            params["version"] = latest["version"]
+
+
+def _unversioned(params: dict[str, Any]) -> bool:
+    """A sub-workflow reference by a literal name without a version (populateVersionForSubWorkflow)."""
+    return (
+        params.get("version") is None
+        and params.get("workflowDefinition") is None
+        and "${" not in str(params.get("name"))
+    )

@@ -58,11 +58,7 @@ class Engine:
         key = request.get("idempotencyKey")
         if not key:
             return None
-        same = [
-            w
-            for w in self.store.workflows.values()
-            if w.idempotency_key == key and w.name == request.get("name")
-        ]
+        same = [w for w in self.store.workflows.values() if w.idempotency_key == key and w.name == request.get("name")]
         if not same:
             return None
         strategy = request.get("idempotencyStrategy") or "FAIL"

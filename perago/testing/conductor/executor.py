@@ -144,15 +144,19 @@ class Executor:
         self.set_domains(to_schedule, workflow)
         changed = self.schedule(workflow, self._dedup_and_add(workflow, to_schedule))
         for task in to_schedule:
-            if is_system(task.task_type) and not task.terminal and not registry.system_task(task.task_type).is_async:
-                if registry.system_task(task.task_type).execute(self, workflow, task):
-                    to_update.append(task)
-                    changed = True
+            if self._runs_inline(task) and registry.system_task(task.task_type).execute(self, workflow, task):
+                to_update.append(task)
+                changed = True
         changed = self._run_async(workflow) or changed
         for task in to_update:
             self.persist(task)
         self.persist_workflow(workflow)
         return changed
+
+    @staticmethod
+    def _runs_inline(task: TaskRecord) -> bool:
+        """An open synchronous system task (executed in the decide loop)."""
+        return is_system(task.task_type) and not task.terminal and not registry.system_task(task.task_type).is_async
 
     def _dedup_and_add(self, workflow: WorkflowRecord, tasks: list[TaskRecord]) -> list[TaskRecord]:
         present = {f"{t.reference_task_name}_{t.retry_count}" for t in workflow.tasks}

@@ -24,7 +24,7 @@ from typing import Any
 
 from jsonpath_ng import JSONPath
 from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
-from jsonpath_ng.ext import parse as jsonpath_parse
+from jsonpath_ng.ext.parser import parse as jsonpath_parse
 
 from perago.testing.conductor.model import TaskRecord, WorkflowRecord, remove_iteration
 
@@ -155,7 +155,10 @@ def _apply_function(name: str, value: Any) -> Any:
     if name == "stddev":
         mean = sum(numbers) / len(numbers)
         return float((sum((item - mean) ** 2 for item in numbers) / len(numbers)) ** 0.5)
-    return _NUMBER_FUNCTIONS[name](numbers) if numbers else None
+    if not numbers:
+        return None
+    function: Any = _NUMBER_FUNCTIONS[name]
+    return function(numbers)
 
 
 def java_str(value: Any) -> str:

@@ -39,11 +39,12 @@ def resolve_definition(executor: Executor, request: dict[str, Any]) -> dict[str,
     else:
         if not name:
             raise invalid("Workflow name must be specified when searching for a definition")
-        definition = executor.definitions.find_workflow_def(str(name), request.get("version"))
-        if definition is None:
+        registered = executor.definitions.find_workflow_def(str(name), request.get("version"))
+        if registered is None:
             raise ApiError(404, f"No such workflow defined. name={name}, version={request.get('version')}")
+        definition = registered
     definition = executor.definitions.populate(definition)
-    refused = sorted({t.get("type") for t in _all_tasks(definition) if t.get("type") in registry.UNSUPPORTED})
+    refused = sorted({str(t.get("type")) for t in _all_tasks(definition) if t.get("type") in registry.UNSUPPORTED})
     if refused:
         raise invalid(
             f"Workflow {definition['name']}: task types {refused} are not supported by the perago Conductor "

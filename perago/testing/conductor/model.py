@@ -20,7 +20,7 @@ LOOP_DELIMITER = "__"
 
 def remove_iteration(reference: str) -> str:
     """``ref__3`` -> ``ref`` (TaskUtils.removeIterationFromTaskRefName: the text before the first ``__``)."""
-    return reference.split(LOOP_DELIMITER)[0] if reference else reference
+    return reference.split(LOOP_DELIMITER, maxsplit=1)[0] if reference else reference
 
 
 def append_iteration(reference: str, iteration: int) -> str:

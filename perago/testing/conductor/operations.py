@@ -198,7 +198,8 @@ def skip_task(engine: Engine, workflow_id: str, reference: str, request: dict[st
         workflow = engine.workflow(workflow_id)
         if workflow.status != "RUNNING":
             raise ApiError(
-                500, f"The workflow {workflow_id} is not running so the task referenced by {reference} cannot be skipped"
+                500,
+                f"The workflow {workflow_id} is not running so the task referenced by {reference} cannot be skipped",
             )
         workflow_task = graph.task_by_ref(workflow.definition, reference)
         if workflow_task is None:

@@ -14,8 +14,8 @@ from perago.testing.conductor import (  # noqa: F401 - imported for their regist
     tasks_loop,
     tasks_script,
     tasks_wait,
-    tasks_workflow,
     tasks_worker,
+    tasks_workflow,
 )
 from perago.testing.conductor.systask import MAPPERS, SYSTEM_TASKS, Mapper, SystemTask
 

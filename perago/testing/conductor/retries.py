@@ -61,7 +61,7 @@ def retry(
             task,
         )
     delay = retry_delay_seconds(task.retry_count, task_def)
-    jitter_ms = random.randint(0, int(task_def.get("backoffJitterMs") or 0))  # noqa: S311 - not security
+    jitter_ms = random.randint(0, int(task_def.get("backoffJitterMs") or 0))
     task.retried = True
     again = replace(task, task_id=str(uuid.uuid4()), input_data=copy.deepcopy(task.input_data), output_data={})
     again.update_time = again.scheduled_time = again.start_time = again.end_time = again.seq = 0
@@ -75,5 +75,7 @@ def retry(
     again.status = "SCHEDULED"
     if workflow.definition.get("schemaVersion", 2) > 1:
         doc = expressions.document(workflow)
-        again.input_data.update(expressions.task_input(workflow_task.get("inputParameters"), doc, task_def, again.task_id))
+        again.input_data.update(
+            expressions.task_input(workflow_task.get("inputParameters"), doc, task_def, again.task_id)
+        )
     return again

@@ -57,7 +57,12 @@ ROUTES: list[Route] = [
     route("POST", "/metadata/taskdefs", "register_task_defs", _register_task_defs),
     route("PUT", "/metadata/taskdefs", "update_task_def", _update_task_def),
     route("GET", "/metadata/taskdefs", "get_task_defs", lambda e, r: ok(e.definitions.all_task_defs())),
-    route("GET", "/metadata/taskdefs/{name}", "get_task_def", lambda e, r: ok(e.definitions.get_task_def(r.params["name"]))),
+    route(
+        "GET",
+        "/metadata/taskdefs/{name}",
+        "get_task_def",
+        lambda e, r: ok(e.definitions.get_task_def(r.params["name"])),
+    ),
     route("DELETE", "/metadata/taskdefs/{name}", "delete_task_def", _delete_task_def),
     route("POST", "/metadata/workflow", "register_workflow_def", _register_workflow_def),
     route("POST", "/metadata/workflow/validate", "validate_workflow_def", _validate_workflow_def),

@@ -43,7 +43,11 @@ def _status(raw: str) -> str:
 def _update_by_ref(engine: Engine, request: Request) -> Response:
     params = request.params
     updated = engine.update_by_ref(
-        params["workflowId"], params["ref"], _status(params["status"]), request.query.get("workerid"), request.json_object()
+        params["workflowId"],
+        params["ref"],
+        _status(params["status"]),
+        request.query.get("workerid"),
+        request.json_object(),
     )
     return text(updated)
 
@@ -51,7 +55,11 @@ def _update_by_ref(engine: Engine, request: Request) -> Response:
 def _update_by_ref_sync(engine: Engine, request: Request) -> Response:
     params = request.params
     updated = engine.update_by_ref(
-        params["workflowId"], params["ref"], _status(params["status"]), request.query.get("workerid"), request.json_object()
+        params["workflowId"],
+        params["ref"],
+        _status(params["status"]),
+        request.query.get("workerid"),
+        request.json_object(),
     )
     if updated is None:
         raise not_found(f"Found no running task {params['ref']} of workflow {params['workflowId']} to update")

@@ -87,7 +87,9 @@ def running_ids(engine: Engine, name: str, version: int | None) -> list[str]:
             latest = engine.definitions.find_workflow_def(name)
             version = None if latest is None else int(latest["version"])
         return [
-            w.workflow_id for w in engine.store.workflows.values() if _running(w) and w.name == name and w.version == version
+            w.workflow_id
+            for w in engine.store.workflows.values()
+            if _running(w) and w.name == name and w.version == version
         ]
 
 

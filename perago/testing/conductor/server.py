@@ -13,10 +13,10 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from loguru import logger
 
+from perago.testing.conductor.api import Request, Response
 from perago.testing.conductor.auth import Auth
 from perago.testing.conductor.engine import Engine
 from perago.testing.conductor.errors import ApiError, not_found
-from perago.testing.conductor.api import Request, Response
 from perago.testing.conductor.routes import UPDATE_ROUTES, match
 from perago.testing.conductor.traffic import Traffic
 from perago.testing.httpbase import LoopbackHandler
@@ -111,7 +111,9 @@ class EmulatorHandler(LoopbackHandler):
         if lost == "drop":
             return None
         if lost == "502":
-            return Response(502, json_body=ApiError(502, f"injected: the answer to {name} was lost", retryable=True).body())
+            return Response(
+                502, json_body=ApiError(502, f"injected: the answer to {name} was lost", retryable=True).body()
+            )
         return response
 
     def _send(self, response: Response) -> None:

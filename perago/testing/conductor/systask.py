@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from perago.testing.conductor.definitions import Definitions
 
 
-class TerminateWorkflow(Exception):  # noqa: N818 - Conductor's TerminateWorkflowException
+class TerminateWorkflow(Exception):
     """Ends the workflow being decided with ``status`` (and the task that caused it)."""
 
     def __init__(self, reason: str, status: str = "FAILED", task: TaskRecord | None = None) -> None:

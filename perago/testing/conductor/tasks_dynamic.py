@@ -14,7 +14,9 @@ from typing import Any
 from perago.testing.conductor.systask import MapContext, TerminateWorkflow, is_system
 
 Branches = tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]
-_WORKFLOW_TASK_FIELDS = frozenset({"optional", "startDelay", "retryCount", "asyncComplete", "permissive", "description"})
+_WORKFLOW_TASK_FIELDS = frozenset(
+    {"optional", "startDelay", "retryCount", "asyncComplete", "permissive", "description"}
+)
 
 
 def dynamic_branches(context: MapContext) -> Branches:

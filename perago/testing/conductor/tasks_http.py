@@ -133,7 +133,9 @@ class Http(SystemTask):
         task.worker_id = SERVER_ID
         if request.get("uri") is None:
             task.status = "FAILED"
-            task.reason_for_incompletion = "Missing HTTP URI.  See documentation for HttpTask for required input parameters"
+            task.reason_for_incompletion = (
+                "Missing HTTP URI.  See documentation for HttpTask for required input parameters"
+            )
             return
         if request.get("method") is None:
             task.status = "FAILED"

@@ -49,7 +49,9 @@ def _items(workflow: WorkflowRecord, loop: TaskRecord) -> list[Any] | None:
     if not (isinstance(expression, str) and expression.strip()) and "_items" not in params:
         return None
     doc = expressions.document(workflow)
-    value = expressions.task_input({"items": expression}, doc, loop.task_def, loop.task_id)["items"] if expression else None
+    value = (
+        expressions.task_input({"items": expression}, doc, loop.task_def, loop.task_id)["items"] if expression else None
+    )
     if value is None:
         value = expressions.task_input(params, doc, loop.task_def, loop.task_id).get("_items")
     if isinstance(value, list):

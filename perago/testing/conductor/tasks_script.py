@@ -70,7 +70,9 @@ class Inline(SystemTask):
         evaluator = task.input_data.get("evaluatorType", "javascript")
         expression = task.input_data.get("expression")
         if not isinstance(evaluator, str) or not evaluator.strip():
-            message = "Empty 'evaluatorType' in INLINE task's input parameters. A non-empty String value must be provided."
+            message = (
+                "Empty 'evaluatorType' in INLINE task's input parameters. A non-empty String value must be provided."
+            )
             return _fail(task, "FAILED_WITH_TERMINAL_ERROR", message)
         if evaluator not in scripts.EVALUATORS:
             return _fail(task, "FAILED_WITH_TERMINAL_ERROR", f"Unknown evaluator '{evaluator}' in INLINE task.")

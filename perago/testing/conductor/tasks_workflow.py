@@ -99,7 +99,10 @@ class SubWorkflow(SystemTask):
         definition = data.get("subWorkflowDefinition")
         child_input = data.get("workflowInput") or data
         if definition is not None:
-            child_input = {**child_input, "_systemMetadata": {**(child_input.get("_systemMetadata") or {}), "dynamic": True}}
+            child_input = {
+                **child_input,
+                "_systemMetadata": {**(child_input.get("_systemMetadata") or {}), "dynamic": True},
+            }
         request = {
             "name": definition.get("name") if isinstance(definition, dict) else data.get("subWorkflowName"),
             "version": data.get("subWorkflowVersion") or None,

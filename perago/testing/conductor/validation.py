@@ -58,7 +58,9 @@ def task_def_violations(task_def: dict[str, Any], path: str) -> list[Violation]:
         found.append((path, message, None))
     total = task_def.get("totalTimeoutSeconds") or 0
     if timeout > 0 and total > 0 and timeout > total:
-        message = f"TaskDef: {name} timeoutSeconds: {timeout} must be less than or equal to totalTimeoutSeconds: {total}"
+        message = (
+            f"TaskDef: {name} timeoutSeconds: {timeout} must be less than or equal to totalTimeoutSeconds: {total}"
+        )
         found.append((path, message, None))
     return found
 
@@ -197,13 +199,19 @@ _CHECKS = {
     "DECISION": _decision,
     "DO_WHILE": _do_while,
     "FORK_JOIN_DYNAMIC": _dynamic_fork,
-    "DYNAMIC": lambda task: [] if task.get("dynamicTaskNameParam") else [_required(task, "dynamicTaskNameParam", "DYNAMIC")],
+    "DYNAMIC": lambda task: (
+        [] if task.get("dynamicTaskNameParam") else [_required(task, "dynamicTaskNameParam", "DYNAMIC")]
+    ),
     "HTTP": _needs_input("HTTP", "http_request", "uri", "method"),
     "JSON_JQ_TRANSFORM": _needs_input("JSON_JQ_TRANSFORM", "queryExpression"),
-    "SUB_WORKFLOW": lambda task: [] if task.get("subWorkflowParam") else [_required(task, "subWorkflowParam", "SUB_WORKFLOW")],
-    "FORK_JOIN": lambda task: [] if task.get("forkTasks") != [] else [
-        f"forkTasks should have atleast one task for taskType: FORK_JOIN taskName: {task.get('name')}"
-    ],
+    "SUB_WORKFLOW": lambda task: (
+        [] if task.get("subWorkflowParam") else [_required(task, "subWorkflowParam", "SUB_WORKFLOW")]
+    ),
+    "FORK_JOIN": lambda task: (
+        []
+        if task.get("forkTasks") != []
+        else [f"forkTasks should have atleast one task for taskType: FORK_JOIN taskName: {task.get('name')}"]
+    ),
     "TERMINATE": _terminate,
     "WAIT": _wait,
 }

@@ -9,7 +9,9 @@ from perago.testing.conductor.expressions import java_str, read, resolve, task_i
 
 DOC = {
     "workflow": {"input": {"user": {"name": "ada", "tags": ["x", "y"]}, "n": 3, "key": "n"}, "variables": {"v": 1}},
-    "build": {"output": {"workspace": {"commit": "abc"}, "files": [{"path": "a.txt", "size": 3}, {"path": "b", "size": 9}]}},
+    "build": {
+        "output": {"workspace": {"commit": "abc"}, "files": [{"path": "a.txt", "size": 3}, {"path": "b", "size": 9}]}
+    },
 }
 
 
