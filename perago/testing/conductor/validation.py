@@ -124,7 +124,7 @@ def _decision(task: dict[str, Any]) -> list[str]:
 
 
 def _decision_cases(task: dict[str, Any], task_type: str) -> list[str]:
-    cases = task.get("decisionCases")
+    cases = task.get("decisionCases", {})  # Jackson keeps the field's empty default when it is absent
     if cases is None:
         return [_required(task, "decisionCases", task_type)]
     if not cases:
