@@ -9,11 +9,13 @@ _COMMANDS = {
     "lakefs": ("perago.testing.lakefs.cli", "serve the lakeFS emulator (lakeFS API v1, S3-style presigned URLs)"),
     "conductor": ("perago.testing.conductor.cli", "serve the Conductor emulator (conductor-oss API under /api)"),
 }
-USAGE = "usage: python -m perago.testing {lakefs,conductor} [options]   (add --help after a command for its options)"
+USAGE = "usage: python -m perago.testing {lakefs,conductor} [options]  (--help after a command: its options)"
 
 
 def _help() -> str:
-    return "\n".join([USAGE, "", "emulators:", *(f"  {name:<10} {summary}" for name, (_, summary) in _COMMANDS.items())])
+    return "\n".join(
+        [USAGE, "", "emulators:", *(f"  {name:<10} {summary}" for name, (_, summary) in _COMMANDS.items())]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -62,10 +62,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _banner(emulator: ConductorEmulator, auth: tuple[str, str] | None) -> list[str]:
-    lines = [emulator.url, f"Conductor emulator serving at {emulator.url}", f"  export CONDUCTOR_SERVER_URL={emulator.url}"]
+    url = emulator.url
+    lines = [url, f"Conductor emulator serving at {url}", f"  export CONDUCTOR_SERVER_URL={url}"]
     if auth is not None:
         lines.insert(2, f"auth key id: {auth[0]}")
-        lines += [f"  export CONDUCTOR_AUTH_KEY={auth[0]}", "  export CONDUCTOR_AUTH_SECRET=<the --auth-secret you gave>"]
+        lines.append(f"  export CONDUCTOR_AUTH_KEY={auth[0]}")
+        lines.append("  export CONDUCTOR_AUTH_SECRET=<the --auth-secret you gave>")
     return lines
 
 

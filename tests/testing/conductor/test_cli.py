@@ -56,19 +56,20 @@ def test_cli_auth_key_without_secret_is_refused(capsys):
     assert "--auth-key and --auth-secret go together" in capsys.readouterr().err
 
 
-def test_cli_prints_the_auth_key_and_export_lines_with_faults(capsys, monkeypatch):
-    from perago.testing.conductor import cli
-
-    monkeypatch.setattr(cli.threading.Event, "wait", lambda self, timeout=None: True)  # stop at once
-    code = main(
-        ["--port", "0", "--auth-key", "k-1", "--auth-secret", "s-1", "--fault-rate", "0.03", "--latency-ms", "2"]
-    )
-    out = capsys.readouterr().out.splitlines()
-    assert code == 0
-    assert out[0].startswith("http://127.0.0.1:") and out[0].endswith("/api")
+def test_cli_prints_the_auth_key_and_export_lines_with_faults():
+    command = [sys.executable, "-m", "perago.testing", "conductor", "--port", "0", "--auth-key", "k-1"]
+    command += ["--auth-secret", "s-1", "--fault-rate", "0.03", "--ambiguous-rate", "0.1", "--latency-ms", "2"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
+        try:
+            out = [process.stdout.readline().rstrip("\n") for _ in range(6)]
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=10) == 0
+    url = out[0]
+    assert url.startswith("http://127.0.0.1:") and url.endswith("/api")
     assert "auth key id: k-1" in out and "  export CONDUCTOR_AUTH_KEY=k-1" in out
+    assert f"  export CONDUCTOR_SERVER_URL={url}" in out
     assert not any("s-1" in line for line in out)  # the secret is never printed
-    assert f"  export CONDUCTOR_SERVER_URL={out[0]}" in out
 
 
 def test_cli_help_shows_defaults_and_rejects_bad_rates(capsys):
