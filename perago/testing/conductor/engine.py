@@ -115,10 +115,14 @@ class Engine:
             return workflow.to_json()
 
     def sweep(self) -> None:
-        """Re-evaluate every open workflow (timeouts, WAIT deadlines, async system tasks) and wake pollers."""
+        """Re-evaluate the workflows that are due (timeouts, WAIT deadlines, delayed starts); wake pollers."""
         with self.changed:
-            for workflow in list(self.store.open_workflows.values()):
-                if not workflow.terminal:
+            now_ms = self.now_ms()
+            for workflow_id, due in list(self.store.due.items()):
+                workflow = self.store.workflows.get(workflow_id)
+                if workflow is None or workflow.terminal:
+                    self.store.due.pop(workflow_id, None)
+                elif due <= now_ms:
                     self.executor.decide(workflow)
             self.changed.notify_all()
 

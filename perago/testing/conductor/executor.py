@@ -14,9 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from loguru import logger
-
-from perago.testing.conductor import lifecycle, registry, tasks_http
+from perago.testing.conductor import deadlines, lifecycle, registry, tasks_http
 from perago.testing.conductor.clock import Clock
 from perago.testing.conductor.decider import Decider
 from perago.testing.conductor.definitions import Definitions
@@ -257,12 +255,17 @@ class Executor:
     def persist_workflow(self, workflow: WorkflowRecord) -> None:
         """ExecutionDAOFacade.updateWorkflow."""
         workflow.update_time = self.now_ms()
+        self.refresh_due(workflow)
         if workflow.terminal:
             workflow.end_time = workflow.update_time
             self.store.open_workflows.pop(workflow.workflow_id, None)
         else:
             self.store.open_workflows[workflow.workflow_id] = workflow
 
-    def log_exception(self, workflow: WorkflowRecord, exc: Exception) -> None:
-        """Log an unexpected failure while evaluating (the emulator keeps serving)."""
-        logger.opt(exception=exc).warning("emulator: evaluating workflow {} failed", workflow.workflow_id)
+    def refresh_due(self, workflow: WorkflowRecord) -> None:
+        """Recompute when the sweeper must next evaluate ``workflow`` (after any change to its tasks)."""
+        due = deadlines.next_due_ms(workflow)
+        if due is None:
+            self.store.due.pop(workflow.workflow_id, None)
+        else:
+            self.store.due[workflow.workflow_id] = due

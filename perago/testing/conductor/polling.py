@@ -42,6 +42,9 @@ def take(executor: Executor, task_type: str, worker_id: str | None, domain: str 
         store.dequeue(task)
         store.mark_in_progress(task)
         delivered.append(task)
+        workflow = store.workflows.get(task.workflow_instance_id)
+        if workflow is not None:  # its response timeout now counts
+            executor.refresh_due(workflow)
     record_poll(executor, task_type, domain, worker_id)
     return delivered
 

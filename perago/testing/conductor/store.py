@@ -26,6 +26,7 @@ class Store:
     poll_data: dict[QueueKey, dict[str, Any]] = field(default_factory=dict)
     archived: dict[str, dict[str, Any]] = field(default_factory=dict)  # removed workflows, as the index keeps them
     rate_buckets: dict[str, list[float]] = field(default_factory=dict)  # task def name -> recent poll times
+    due: dict[str, int] = field(default_factory=dict)  # workflow id -> epoch ms it next needs an evaluation
 
     def add_task(self, task: TaskRecord) -> None:
         """Register a new task instance (not queued yet)."""
