@@ -114,6 +114,26 @@ class Engine:
                 self.changed.wait(remaining)
             return workflow.to_json()
 
+    def execute(self, request: dict[str, Any], wait_refs: list[str], wait_s: float) -> dict[str, Any]:
+        """WorkflowResource.executeWorkflow: start, then wait until it ends (or ``wait_refs`` ran) or ``wait_s``."""
+        workflow_id = self.start_workflow(request)
+        deadline = time.monotonic() + wait_s
+        with self.changed:
+            workflow = self.workflow(workflow_id)
+            while not workflow.terminal and not self._reached(workflow, wait_refs):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self.changed.wait(remaining)
+            run = workflow.to_json()
+        keys = ("workflowId", "correlationId", "createTime", "updateTime", "input", "output", "priority")
+        summary = {key: run[key] for key in keys} | {"status": run["status"], "tasks": run["tasks"]}
+        return summary | {"variables": run["variables"], "requestId": request.get("requestId")}
+
+    @staticmethod
+    def _reached(workflow: WorkflowRecord, refs: list[str]) -> bool:
+        return bool(refs) and all((t := workflow.task_by_ref(ref)) is not None and t.terminal for ref in refs)
+
     def sweep(self) -> None:
         """Re-evaluate the workflows that are due (timeouts, WAIT deadlines, delayed starts); wake pollers."""
         with self.changed:

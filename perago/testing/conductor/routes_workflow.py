@@ -27,6 +27,15 @@ def _start_by_name(engine: Engine, request: Request) -> Response:
     return text(engine.start_workflow(start))
 
 
+def _execute(engine: Engine, request: Request) -> Response:
+    version = int(request.params["version"]) or None
+    start = {**request.json_object(required=True), "name": request.params["name"], "version": version}
+    start["requestId"] = request.query.get("requestId")
+    refs = [r for r in (request.query.get("waitUntilTaskRef") or "").split(",") if r]
+    wait_s = request.int_arg("waitForSeconds", 10) or 10
+    return ok(engine.execute(start, refs, wait_s))
+
+
 def _get(engine: Engine, request: Request) -> Response:
     return ok(engine.get_workflow(request.params["id"], include_tasks=request.flag("includeTasks", True)))
 
@@ -123,6 +132,7 @@ ROUTES: list[Route] = [
     route("GET", "/workflow/search", "search", _search),
     route("GET", "/workflow/running/{name}", "running", _running),
     route("PUT", "/workflow/decide/{id}", "decide", _decide),
+    route("POST", "/workflow/execute/{name}/{version}", "execute", _execute),
     route("POST", "/workflow/{name}/correlated", "correlated_batch", _correlated_many),
     route("GET", "/workflow/{name}/correlated/{correlationId}", "correlated", _correlated),
     route("POST", "/workflow/{id}/retry", "retry", _retry),

@@ -302,3 +302,22 @@ def test_batch_poll_answers_empty_list_and_bounds_the_timeout(manual):
         urllib.request.urlopen(manual.emulator.url + "/tasks/poll/batch/none?timeout=5001", timeout=5)
     assert caught.value.code == 400
     caught.value.close()
+
+
+def test_execute_waits_for_the_workflow(manual):
+    """WorkflowResource.executeWorkflow through conductor-python's WorkflowExecutor.execute."""
+    register(
+        manual,
+        "quick",
+        [
+            {
+                "name": "calc",
+                "taskReferenceName": "calc",
+                "type": "INLINE",
+                "inputParameters": {"expression": "$.n * 3", "n": "${workflow.input.n}"},
+            }
+        ],
+    )
+    executor = WorkflowExecutor(Configuration(server_api_url=manual.emulator.url))
+    run = executor.execute("quick", version=1, workflow_input={"n": 4})
+    assert (run.status, run.output) == ("COMPLETED", {"result": 12})
