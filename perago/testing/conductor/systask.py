@@ -166,6 +166,13 @@ def system_task(task: SystemTask) -> SystemTask:
     return task
 
 
+def fail_task(task: TaskRecord, reason: str, status: str = "FAILED") -> bool:
+    """End ``task`` unsuccessfully with ``reason``; True (the task changed)."""
+    task.status = status
+    task.reason_for_incompletion = reason
+    return True
+
+
 def is_system(task_type: str) -> bool:
     """SystemTaskRegistry.isSystemTask."""
     return task_type in SYSTEM_TASKS

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from perago.testing.conductor.model import TaskRecord, WorkflowRecord
-from perago.testing.conductor.systask import MapContext, Runtime, SystemTask, mapper, system_task
+from perago.testing.conductor.systask import MapContext, Runtime, SystemTask, fail_task, mapper, system_task
 
 SERVER_ID = "perago-conductor-emulator"
 
@@ -132,14 +132,10 @@ class Http(SystemTask):
         request = request_of(task)
         task.worker_id = SERVER_ID
         if request.get("uri") is None:
-            task.status = "FAILED"
-            task.reason_for_incompletion = (
-                "Missing HTTP URI.  See documentation for HttpTask for required input parameters"
-            )
+            fail_task(task, "Missing HTTP URI.  See documentation for HttpTask for required input parameters")
             return
         if request.get("method") is None:
-            task.status = "FAILED"
-            task.reason_for_incompletion = "No HTTP method specified"
+            fail_task(task, "No HTTP method specified")
             return
         task.in_flight = True
         runtime.call_http(workflow, task)

@@ -19,7 +19,7 @@ import json
 from perago.testing.conductor import scripts
 from perago.testing.conductor.model import TaskRecord, WorkflowRecord
 from perago.testing.conductor.scripts import ScriptError
-from perago.testing.conductor.systask import MapContext, Runtime, SystemTask, mapper, system_task
+from perago.testing.conductor.systask import MapContext, Runtime, SystemTask, fail_task, mapper, system_task
 
 MAX_VARIABLES_BYTES = 256 * 1024  # conductor.app.maxWorkflowVariablesPayloadSizeThreshold
 
@@ -55,10 +55,8 @@ def map_noop(context: MapContext) -> list[TaskRecord]:
 
 
 def _fail(task: TaskRecord, status: str, message: str) -> bool:
-    task.status = status
-    task.reason_for_incompletion = message
     task.output_data["error"] = message
-    return True
+    return fail_task(task, message, status)
 
 
 class Inline(SystemTask):
@@ -96,11 +94,8 @@ class Lambda(SystemTask):
     def execute(self, runtime: Runtime, workflow: WorkflowRecord, task: TaskRecord) -> bool:
         expression = task.input_data.get("scriptExpression")
         if not isinstance(expression, str) or not expression.strip():
-            task.status = "FAILED"
-            task.reason_for_incompletion = (
-                "Empty 'scriptExpression' in Lambda task's input parameters. A non-empty String value must be provided."
-            )
-            return True
+            message = "Empty 'scriptExpression' in Lambda task's input parameters."
+            return fail_task(task, f"{message} A non-empty String value must be provided.")
         try:
             value = scripts.javascript(f"function scriptFun(){{{expression}}} scriptFun();", task.input_data)
         except ScriptError as exc:
@@ -118,8 +113,7 @@ class JsonJqTransform(SystemTask):
     def start(self, runtime: Runtime, workflow: WorkflowRecord, task: TaskRecord) -> None:
         query = task.input_data.get("queryExpression")
         if query is None:
-            task.status = "FAILED"
-            task.reason_for_incompletion = "Missing 'queryExpression' in input parameters"
+            fail_task(task, "Missing 'queryExpression' in input parameters")
             return
         try:
             results = scripts.jq_transform(str(query), task.input_data)

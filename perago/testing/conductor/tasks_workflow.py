@@ -16,7 +16,15 @@ from typing import Any
 from perago.testing.conductor import expressions
 from perago.testing.conductor.errors import ApiError
 from perago.testing.conductor.model import TaskRecord, WorkflowRecord
-from perago.testing.conductor.systask import MapContext, Runtime, SystemTask, TerminateWorkflow, mapper, system_task
+from perago.testing.conductor.systask import (
+    MapContext,
+    Runtime,
+    SystemTask,
+    TerminateWorkflow,
+    fail_task,
+    mapper,
+    system_task,
+)
 
 _CHILD_STATUS = {
     "RUNNING": "IN_PROGRESS",
@@ -88,6 +96,15 @@ def sync_child(child: WorkflowRecord, task: TaskRecord) -> None:
             )
 
 
+def _start(runtime: Runtime, task: TaskRecord, request: dict[str, Any]) -> WorkflowRecord | None:
+    """Start a workflow for ``task``; None (and the task FAILED with the error) when it cannot start."""
+    try:
+        return runtime.start_child(request)
+    except (ApiError, TerminateWorkflow) as exc:
+        fail_task(task, str(exc))
+        return None
+
+
 class SubWorkflow(SystemTask):
     """SubWorkflow: start the child, follow it, terminate it when the parent ends first."""
 
@@ -114,14 +131,10 @@ class SubWorkflow(SystemTask):
             "parentWorkflowId": workflow.workflow_id,
             "parentWorkflowTaskId": task.task_id,
         }
-        try:
-            child = runtime.start_child(request)
-        except (ApiError, TerminateWorkflow) as exc:
-            task.status = "FAILED"
-            task.reason_for_incompletion = str(exc)
-            return
-        task.reason_for_incompletion = None
-        sync_child(child, task)
+        child = _start(runtime, task, request)
+        if child is not None:
+            task.reason_for_incompletion = None
+            sync_child(child, task)
 
     def execute(self, runtime: Runtime, workflow: WorkflowRecord, task: TaskRecord) -> bool:
         if not task.sub_workflow_id:
@@ -169,26 +182,18 @@ class StartWorkflow(SystemTask):
     def start(self, runtime: Runtime, workflow: WorkflowRecord, task: TaskRecord) -> None:
         request = task.input_data.get("startWorkflow")
         if request is None:
-            task.status = "FAILED"
-            task.reason_for_incompletion = "Missing 'startWorkflow' in input data."
+            fail_task(task, "Missing 'startWorkflow' in input data.")
             return
         if not isinstance(request, dict) or not request.get("name"):
-            task.status = "FAILED"
-            task.reason_for_incompletion = (
-                "startWorkflow validation failed. 'name' -> Workflow name cannot be null or empty. "
-            )
+            fail_task(task, "startWorkflow validation failed. 'name' -> Workflow name cannot be null or empty. ")
             return
         request = {**copy.deepcopy(request), "workflowDef": request.get("workflowDef")}
         request["taskToDomain"] = request.get("taskToDomain") or dict(workflow.task_to_domain)
         request["correlationId"] = request.get("correlationId") or workflow.correlation_id
-        try:
-            started = runtime.start_child(request)
-        except (ApiError, TerminateWorkflow) as exc:
-            task.status = "FAILED"
-            task.reason_for_incompletion = str(exc)
-            return
-        task.output_data["workflowId"] = started.workflow_id
-        task.status = "COMPLETED"
+        started = _start(runtime, task, request)
+        if started is not None:
+            task.output_data["workflowId"] = started.workflow_id
+            task.status = "COMPLETED"
 
 
 system_task(SubWorkflow())
