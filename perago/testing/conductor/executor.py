@@ -134,6 +134,7 @@ class Executor:
                     return
                 if not self._apply(workflow, outcome.to_schedule, outcome.to_update):
                     return
+            self.store.due[workflow.workflow_id] = self.now_ms()  # still busy: the next sweep goes on
         except TerminateWorkflow as exc:
             lifecycle.terminate(self, workflow, exc)
 

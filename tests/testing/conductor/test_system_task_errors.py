@@ -106,3 +106,21 @@ def test_javascript_time_limit():
     """ScriptEvaluator: a script running past its limit is interrupted."""
     with pytest.raises(scripts.ScriptError, match="not evaluated within 0 seconds"):
         scripts.javascript("while (true) {}", {}, time_limit_s=0.05)
+
+
+def test_an_endless_inline_loop_yields_to_the_sweeper(manual):
+    """WorkflowExecutorOps.decide: a decide that keeps changing state is re-queued instead of running forever."""
+    loop = {
+        "name": "loop",
+        "taskReferenceName": "loop",
+        "type": "DO_WHILE",
+        "inputParameters": {"keepLastN": 1},
+        "loopCondition": "true",
+        "loopOver": [inline("spin", "1")],
+    }
+    register(manual, "endless", [loop])
+    workflow_id = manual.start("endless")
+    first = by_ref(manual.workflow(workflow_id))["loop"].output_data["iteration"]
+    manual.clock.advance(0.1)
+    assert by_ref(manual.workflow(workflow_id))["loop"].output_data["iteration"] > first
+    manual.workflows.terminate_workflow(workflow_id, reason="stop")
