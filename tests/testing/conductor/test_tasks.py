@@ -269,3 +269,29 @@ def test_long_poll_timeout_above_five_seconds_is_rejected(conductor):
         conductor.task_api.batch_poll("work", workerid="w", count=1, timeout=5001)
     assert caught.value.status == 400
     assert "cannot be more than 5 seconds" in caught.value.body
+
+
+def test_log_lines_need_a_body_and_result_logs_keep_their_created_time(conductor):
+    """TaskResource.log (@RequestBody is required) and IndexDAO logs stored as sent (createdTime 0 when absent)."""
+    conductor.chain("wf", "work")
+    workflow_id = conductor.start("wf", {"value": 1})
+    task = conductor.poll_one("work")
+    empty = urllib.request.Request(conductor.emulator.url + f"/tasks/{task.task_id}/log", data=b"", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(empty, timeout=5)
+    assert caught.value.code == 400
+    caught.value.close()
+    result = {
+        "taskId": task.task_id,
+        "workflowInstanceId": workflow_id,
+        "status": "COMPLETED",
+        "logs": [{"log": "dated", "createdTime": 1234}, {"log": "undated"}],
+    }
+    request = urllib.request.Request(
+        conductor.emulator.url + "/tasks",
+        data=json.dumps(result).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    urllib.request.urlopen(request, timeout=5).close()
+    logs = conductor.tasks.get_task_logs(task.task_id)
+    assert [(entry.log, entry.created_time) for entry in logs] == [("dated", 1234), ("undated", 0)]
