@@ -17,7 +17,7 @@ from perago.devdemo.http import call_json
 from perago.devdemo.stack import Endpoints
 from perago.errors import ConfigurationError
 
-BRANCHES = {"songs_pipeline": "pipeline", "songs_fork": "fork"}
+BRANCHES = {"songs_pipeline": "pipeline", "songs_fork": "fork", "songs_catalog": "catalog"}
 
 
 def import_examples(module: str) -> tuple[ModuleType, ModuleType]:

@@ -21,7 +21,11 @@ TERMINAL = frozenset(
     }
 )
 WORKFLOW_TERMINAL = frozenset({"COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED"})
-SYSTEM_TASK_TYPES = frozenset({"FORK", "FORK_JOIN", "JOIN", "FORK_JOIN_DYNAMIC", "DECISION", "SWITCH"})
+SYSTEM_TASK_TYPES = frozenset(
+    {"FORK", "FORK_JOIN", "JOIN", "FORK_JOIN_DYNAMIC", "DECISION", "SWITCH", "DO_WHILE", "SUB_WORKFLOW"}
+    | {"START_WORKFLOW", "INLINE", "LAMBDA", "JSON_JQ_TRANSFORM", "SET_VARIABLE", "TERMINATE", "NOOP", "WAIT"}
+    | {"HUMAN", "HTTP", "EXCLUSIVE_JOIN"}
+)
 
 
 def worker_tasks(workflow: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -56,6 +60,13 @@ class ProgressWatcher:
         """The workflow with its tasks."""
         url = f"{self.conductor_url.rstrip('/')}/workflow/{workflow_id}?includeTasks=true"
         workflow: dict[str, Any] = call_json("GET", url, headers=self.headers)
+        for task in list(workflow.get("tasks", [])):  # a sub-workflow's tasks show in their parent's place
+            if task.get("taskType") == "SUB_WORKFLOW" and task.get("subWorkflowId"):
+                child = self.fetch(str(task["subWorkflowId"]))
+                for child_task in child.get("tasks", []):
+                    workflow["tasks"].append(
+                        {**child_task, "seq": task.get("seq", 0) + child_task.get("seq", 0) / 1000}
+                    )
         return workflow
 
     def report(self, name: str, workflow: Mapping[str, Any]) -> None:

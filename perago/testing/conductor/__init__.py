@@ -1,27 +1,23 @@
-"""A Conductor emulator: ``ConductorEmulator`` (loopback HTTP server on ``/api``) and ``ManualClock``.
+"""A Conductor emulator: ``ConductorEmulator`` (loopback HTTP server on ``/api``), ``ManualClock``, ``Faults``.
 
 conductor-python's task, workflow and metadata clients and its ``TaskHandler`` work against it
-unchanged (``Configuration(server_api_url=emu.url)``). It follows conductor-oss's server code:
+unchanged (``Configuration(server_api_url=emu.url)``). It follows conductor-oss's server code (the Java
+class each module follows is named in its docstring):
 
-- metadata: task definitions (``/metadata/taskdefs``) and versioned workflow definitions
-  (``/metadata/workflow``); a workflow snapshots its SIMPLE tasks' TaskDefs when it starts, and a
-  start fails with 400 when one has no definition (registered or inline);
-- workflows: start by name or StartWorkflowRequest (``text/plain`` id), get (with tasks), terminate;
-  SIMPLE tasks in sequence, FORK_JOIN + JOIN, optional tasks, ``${...}`` input/output expressions;
-- tasks: poll / batch poll (long poll, at most 5 s), update (v1 and the Orkes-style update-v2 that
-  returns the next task or 204), logs, ``extendLease``, IN_PROGRESS + ``callbackAfterSeconds``
-  re-queueing the same taskId, updates to finished tasks or workflows ignored with 200;
-- time: response, total (per ``timeoutPolicy``), poll and workflow timeouts; retries with a new
-  taskId after FIXED / EXPONENTIAL_BACKOFF / LINEAR_BACKOFF delays;
-- ``/health``; optional Orkes-style auth (``auth=(key, secret)``: ``POST /api/token`` then an
-  ``X-Authorization`` header), open like conductor-oss by default.
+- metadata: task definitions and versioned workflow definitions, validated like the server (400 with
+  ``validationErrors``); tasks without a definition run on Conductor's ad-hoc one;
+- workflows: SIMPLE/worker tasks and every common system task -- SWITCH, DECISION, FORK_JOIN,
+  FORK_JOIN_DYNAMIC, JOIN, EXCLUSIVE_JOIN, DO_WHILE, DYNAMIC, SUB_WORKFLOW, START_WORKFLOW, INLINE,
+  LAMBDA, JSON_JQ_TRANSFORM, SET_VARIABLE, TERMINATE, WAIT, HUMAN, HTTP (loopback only), NOOP --,
+  ``${...}`` expressions with JSONPath, retry, restart, rerun, pause/resume, skip, terminate, remove,
+  search, correlated workflows, failure workflows, timeouts, rate and concurrency limits, domains;
+- tasks: poll / batch poll, update (v1 and update-v2), update by reference, signal, logs, lease
+  extension, poll data, queue sizes;
+- faults: injected per route (``inject_fault``) or at random rates with lost answers and latency
+  (:class:`Faults`, the CLI's ``--fault-rate``/``--ambiguous-rate``/``--latency-ms``);
+- ``/health``; optional Orkes-style auth (``auth=(key, secret)``), open like conductor-oss by default.
 
-Test helpers: ``sweep()``, ``get_workflow()``, ``get_task()``, ``wait_for_workflow()``,
-``request_count(route)``, ``inject_fault(route, status, times)`` (route names: ``ROUTE_NAMES``).
-
-Deliberate differences: ``GET /api/tasks/{id}`` for an unknown id answers 404 with Conductor's error
-body (conductor-oss answers 204); only SIMPLE, FORK_JOIN and JOIN task types run (others are
-rejected at start with 400); nothing is persisted.
+What it does not do, and why: ``docs/conductor-emulator.md``.
 
 Example:
     >>> from perago.testing.conductor import ConductorEmulator, ManualClock
@@ -32,6 +28,8 @@ Example:
 """
 
 from perago.testing.conductor.clock import Clock, ManualClock, SystemClock
-from perago.testing.conductor.emulator import ROUTE_NAMES, ConductorEmulator
+from perago.testing.conductor.emulator import ConductorEmulator
+from perago.testing.conductor.routes import ROUTE_NAMES
+from perago.testing.conductor.traffic import Faults
 
-__all__ = ["ROUTE_NAMES", "Clock", "ConductorEmulator", "ManualClock", "SystemClock"]
+__all__ = ["ROUTE_NAMES", "Clock", "ConductorEmulator", "Faults", "ManualClock", "SystemClock"]

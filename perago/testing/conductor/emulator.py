@@ -12,13 +12,11 @@ from loguru import logger
 from perago.testing.conductor.auth import Auth
 from perago.testing.conductor.clock import Clock, ManualClock, SystemClock
 from perago.testing.conductor.engine import Engine
-from perago.testing.conductor.routes import ROUTES
+from perago.testing.conductor.routes import ROUTE_NAMES
 from perago.testing.conductor.server import API_PREFIX, EmulatorHTTPServer
-from perago.testing.conductor.timeouts import sweep
-from perago.testing.conductor.traffic import Traffic
+from perago.testing.conductor.traffic import Faults, Traffic
 
 SWEEP_INTERVAL_S = 0.1
-ROUTE_NAMES = frozenset(name for _, _, name, _ in ROUTES)
 
 
 class ConductorEmulator:
@@ -31,6 +29,7 @@ class ConductorEmulator:
             for tests, which sweeps on every ``clock.advance(...)`` (or call :meth:`sweep`).
         auth: ``(key_id, key_secret)`` to require Orkes-style auth (``POST /api/token``, then an
             ``X-Authorization`` header on every call); None (default) serves openly like conductor-oss.
+        faults: Random faults, lost answers and latency to inject (none by default; see :class:`Faults`).
     """
 
     def __init__(
@@ -40,10 +39,13 @@ class ConductorEmulator:
         clock: Clock | None = None,
         *,
         auth: tuple[str, str] | None = None,
+        faults: Faults | None = None,
     ) -> None:
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.engine = Engine(self.clock)
         self.traffic = Traffic()
+        if faults is not None:
+            self.traffic.configure(faults)
         self.auth = Auth(auth)
         self._address = (host, port)
         self._server: EmulatorHTTPServer | None = None
@@ -87,7 +89,7 @@ class ConductorEmulator:
         server.close_connections()
         with self.engine.changed:
             self.engine.changed.notify_all()
-        for thread in self._threads:
+        for thread in [*self._threads, *self.engine.executor.http_threads]:
             thread.join(timeout=5)
         self._threads = []
 
@@ -117,8 +119,12 @@ class ConductorEmulator:
         return f"http://{host!s}:{port}{API_PREFIX}"
 
     def sweep(self) -> None:
-        """Apply due response/total/workflow timeouts and release due retries and callbacks now."""
-        sweep(self.engine)
+        """Re-evaluate open workflows now: timeouts, WAIT deadlines, joins, due retries and callbacks."""
+        self.engine.sweep()
+
+    def configure_faults(self, faults: Faults) -> None:
+        """Change the random faults, lost answers and latency while serving."""
+        self.traffic.configure(faults)
 
     def get_workflow(self, workflow_id: str) -> dict[str, Any]:
         """The workflow JSON (as ``GET /api/workflow/{id}?includeTasks=true``), a private copy."""

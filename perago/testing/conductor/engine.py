@@ -1,37 +1,29 @@
-"""The emulator's execution engine: workflows, polling, task updates, logs.
+"""The emulator's engine: one lock around the store, the executor and every API operation.
 
-One lock guards all state; a Condition on it wakes long-polling workers as soon as a task is queued.
+A Condition on the lock wakes long-polling workers as soon as a task is queued and callers of
+:meth:`Engine.wait_for_workflow` as soon as a workflow ends. Workflow operations (retry, rerun, search
+...) are in :mod:`operations` and :mod:`search`; they run under the same lock.
 """
 
 from __future__ import annotations
 
-import copy
 import threading
 import time
-import uuid
 from typing import Any
 
-from loguru import logger
-
+from perago.testing.conductor import lifecycle, polling, updates
 from perago.testing.conductor.clock import Clock
-from perago.testing.conductor.decider import Decider
-from perago.testing.conductor.definitions import (
-    Definitions,
-    iter_workflow_tasks,
-    normalize_task_def,
-    normalize_workflow_def,
-)
+from perago.testing.conductor.definitions import Definitions
 from perago.testing.conductor.errors import ApiError, invalid, not_found
+from perago.testing.conductor.executor import Executor
 from perago.testing.conductor.model import TaskRecord, WorkflowRecord
 from perago.testing.conductor.store import Store
 
-SUPPORTED_TYPES = frozenset({"SIMPLE", "FORK_JOIN", "JOIN"})
-_RESULT_STATUSES = frozenset({"IN_PROGRESS", "COMPLETED", "FAILED", "FAILED_WITH_TERMINAL_ERROR"})
-MAX_POLL_TIMEOUT_MS = 5000
+MAX_POLL_TIMEOUT_MS = 5000  # ExecutionService.MAX_POLL_TIMEOUT_MS
 
 
 class Engine:
-    """Conductor's execution semantics over an in-memory store (see ``docs`` of each method)."""
+    """Conductor's execution semantics over an in-memory store."""
 
     def __init__(self, clock: Clock, definitions: Definitions | None = None) -> None:
         self.clock = clock
@@ -39,7 +31,8 @@ class Engine:
         self.store = Store()
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
-        self.decider = Decider(self.store, self.definitions, clock.now, self.changed.notify_all)
+        self.executor = Executor(clock, self.definitions, self.store, self.changed.notify_all)
+        self.executor.lock = self.lock
 
     def now_ms(self) -> int:
         """Current time in epoch milliseconds."""
@@ -48,64 +41,32 @@ class Engine:
     # -- workflows -------------------------------------------------------------------------------
 
     def start_workflow(self, request: dict[str, Any]) -> str:
-        """Start a workflow from a StartWorkflowRequest JSON object and return its id."""
-        name = request.get("name")
-        if not name:
-            raise invalid("StartWorkflowRequest: workflow name cannot be null or empty")
-        inline = request.get("workflowDef")
-        if inline:  # StartWorkflowRequest.workflowDef: run an unregistered definition
-            definition = self._prepare(normalize_workflow_def({"name": name, **inline}, self.now_ms()))
-        else:
-            definition = self._prepare(self.definitions.get_workflow_def(name, request.get("version")))
-        with self.lock:
-            workflow = WorkflowRecord(
-                workflow_id=str(uuid.uuid4()),
-                definition=definition,
-                input=dict(request.get("input") or {}),
-                create_time=self.now_ms(),
-                correlation_id=request.get("correlationId"),
-                task_to_domain=dict(request.get("taskToDomain") or {}),
-                priority=int(request.get("priority") or 0),
-            )
-            workflow.update_time = workflow.create_time
-            self.store.workflows[workflow.workflow_id] = workflow
-            self.store.open_workflows[workflow.workflow_id] = workflow
-            self.decider.decide(workflow)
-            logger.debug("emulator: started workflow {} ({})", workflow.workflow_id, name)
-            return workflow.workflow_id
+        """Start a workflow from a StartWorkflowRequest JSON object and return its id.
 
-    def _prepare(self, definition: dict[str, Any]) -> dict[str, Any]:
-        """Copy the definition for one execution, with each SIMPLE task's TaskDef snapshotted into it.
-
-        Like Conductor, the task definitions in force when the workflow starts govern its timeouts and
-        retries; a SIMPLE task with neither a registered nor an inline definition rejects the start.
+        With ``idempotencyKey`` a second start answers per ``idempotencyStrategy``: RETURN_EXISTING hands
+        back the existing id, FAIL (default) 409s, FAIL_ON_RUNNING 409s only while that one runs.
         """
-        definition = copy.deepcopy(definition)
-        workflow_tasks = iter_workflow_tasks(definition.get("tasks") or [])
-        unsupported = sorted({t["type"] for t in workflow_tasks if t["type"] not in SUPPORTED_TYPES})
-        if unsupported:
-            raise invalid(
-                f"Workflow {definition['name']}: task types {unsupported} are not supported by the perago "
-                f"emulator (supported: {sorted(SUPPORTED_TYPES)})"
-            )
-        missing: set[str] = set()
-        now_ms = self.now_ms()
-        for workflow_task in workflow_tasks:
-            if workflow_task["type"] != "SIMPLE":
-                continue
-            inline = workflow_task.get("taskDefinition")
-            registered = self.definitions.task_def(workflow_task["name"])
-            if inline:
-                workflow_task["taskDefinition"] = normalize_task_def({"name": workflow_task["name"], **inline}, now_ms)
-            elif registered is not None:
-                workflow_task["taskDefinition"] = copy.deepcopy(registered)
-            else:
-                missing.add(workflow_task["name"])
-        if missing:
-            raise invalid(
-                f"Cannot find the task definitions for the following tasks used in workflow: {sorted(missing)}"
-            )
-        return definition
+        if not request.get("name") and not request.get("workflowDef"):
+            raise invalid("Workflow name cannot be null or empty")
+        with self.lock:
+            existing = self._idempotent(request)
+            if existing is not None:
+                return existing
+            return lifecycle.start_workflow(self.executor, {**request, "workflowId": None}).workflow_id
+
+    def _idempotent(self, request: dict[str, Any]) -> str | None:
+        key = request.get("idempotencyKey")
+        if not key:
+            return None
+        same = [w for w in self.store.workflows.values() if w.idempotency_key == key and w.name == request.get("name")]
+        if not same:
+            return None
+        strategy = request.get("idempotencyStrategy") or "FAIL"
+        if strategy == "RETURN_EXISTING":
+            return same[0].workflow_id
+        if strategy == "FAIL_ON_RUNNING" and all(w.terminal for w in same):
+            return None
+        raise ApiError(409, f"Workflow with idempotency key {key} already exists: {same[0].workflow_id}")
 
     def workflow(self, workflow_id: str) -> WorkflowRecord:
         """Return the workflow record or raise 404 (caller holds the lock)."""
@@ -115,23 +76,27 @@ class Engine:
         return workflow
 
     def get_workflow(self, workflow_id: str, *, include_tasks: bool = True) -> dict[str, Any]:
-        """Return the Workflow JSON."""
+        """The Workflow JSON (a removed but archived workflow too, as Conductor reads it from its index)."""
         with self.lock:
-            return self.workflow(workflow_id).to_json(include_tasks=include_tasks)
+            workflow = self.store.workflows.get(workflow_id)
+            if workflow is not None:
+                return workflow.to_json(include_tasks=include_tasks)
+            archived = self.store.archived.get(workflow_id)
+            if archived is None:
+                raise not_found(f"No such workflow found by id: {workflow_id}")
+            return {**archived, "tasks": archived["tasks"] if include_tasks else []}
 
     def terminate(self, workflow_id: str, reason: str | None) -> None:
-        """Terminate a workflow: open tasks become CANCELED, the workflow TERMINATED.
-
-        As in Conductor, only a COMPLETED workflow refuses (409); a FAILED or TIMED_OUT one becomes
-        TERMINATED.
-        """
+        """WorkflowExecutorOps.terminateWorkflow: COMPLETED is 409, TERMINATED a no-op, others end TERMINATED."""
         with self.lock:
             workflow = self.workflow(workflow_id)
             if workflow.status == "COMPLETED":
                 raise ApiError(409, "Cannot terminate a COMPLETED workflow.")
-            self.decider.set_output(workflow, None)
-            self.decider.finish(workflow, "TERMINATED", reason)
-            logger.debug("emulator: terminated workflow {} ({})", workflow_id, reason)
+            if workflow.status == "TERMINATED":
+                return
+            workflow.status = "TERMINATED"
+            lifecycle.terminate_workflow(self.executor, workflow, reason)
+            self.executor.decide(workflow)
 
     def wait_for_workflow(self, workflow_id: str, timeout_s: float) -> dict[str, Any]:
         """Block until the workflow is no longer RUNNING; return its JSON or raise TimeoutError."""
@@ -143,11 +108,43 @@ class Engine:
                 if remaining <= 0:
                     tasks = ", ".join(f"{t.reference_task_name}={t.status}" for t in workflow.tasks)
                     raise TimeoutError(
-                        f"workflow {workflow_id} ({workflow.name}) still RUNNING after {timeout_s} s; "
+                        f"workflow {workflow_id} ({workflow.name}) still {workflow.status} after {timeout_s} s; "
                         f"tasks: {tasks or 'none'}"
                     )
                 self.changed.wait(remaining)
             return workflow.to_json()
+
+    def execute(self, request: dict[str, Any], wait_refs: list[str], wait_s: float) -> dict[str, Any]:
+        """WorkflowResource.executeWorkflow: start, then wait until it ends (or ``wait_refs`` ran) or ``wait_s``."""
+        workflow_id = self.start_workflow(request)
+        deadline = time.monotonic() + wait_s
+        with self.changed:
+            workflow = self.workflow(workflow_id)
+            while not workflow.terminal and not self._reached(workflow, wait_refs):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self.changed.wait(remaining)
+            run = workflow.to_json()
+        keys = ("workflowId", "correlationId", "createTime", "updateTime", "input", "output", "priority")
+        summary = {key: run[key] for key in keys} | {"status": run["status"], "tasks": run["tasks"]}
+        return summary | {"variables": run["variables"], "requestId": request.get("requestId")}
+
+    @staticmethod
+    def _reached(workflow: WorkflowRecord, refs: list[str]) -> bool:
+        return bool(refs) and all((t := workflow.task_by_ref(ref)) is not None and t.terminal for ref in refs)
+
+    def sweep(self) -> None:
+        """Re-evaluate the workflows that are due (timeouts, WAIT deadlines, delayed starts); wake pollers."""
+        with self.changed:
+            now_ms = self.now_ms()
+            for workflow_id, due in list(self.store.due.items()):
+                workflow = self.store.workflows.get(workflow_id)
+                if workflow is None or workflow.terminal:
+                    self.store.due.pop(workflow_id, None)
+                elif due <= now_ms:
+                    self.executor.decide(workflow)
+            self.changed.notify_all()
 
     # -- tasks -----------------------------------------------------------------------------------
 
@@ -155,11 +152,11 @@ class Engine:
         """Return the task record or raise 404 (caller holds the lock)."""
         task = self.store.tasks.get(task_id)
         if task is None:
-            raise not_found(f"No such task found by id: {task_id}")
+            raise not_found(f"Task not found for taskId: {task_id}")
         return task
 
     def get_task(self, task_id: str) -> dict[str, Any]:
-        """Return the Task JSON."""
+        """Return the Task JSON (404 ``Task not found for taskId``, TaskResource.getTask)."""
         with self.lock:
             return self.task(task_id).to_json()
 
@@ -172,101 +169,60 @@ class Engine:
         deadline = time.monotonic() + max(timeout_ms, 0) / 1000
         with self.changed:
             while True:
-                tasks = self._take(task_type, worker_id, domain, max(count, 1))
+                tasks = polling.take(self.executor, task_type, worker_id, domain or None, max(count, 1))
                 remaining = deadline - time.monotonic()
                 if tasks or remaining <= 0:
                     return [task.to_json() for task in tasks]
                 self.changed.wait(remaining)
 
-    def _take(self, task_type: str, worker_id: str | None, domain: str | None, count: int) -> list[TaskRecord]:
-        task_def = self.definitions.task_def(task_type) or {}
-        limit = int(task_def.get("concurrentExecLimit") or 0)
-        if limit > 0:
-            count = min(count, limit - self.store.running(task_type))
-            if count <= 0:
-                return []
-        tasks = self.store.ready(task_type, domain, count, self.clock.now())
-        now_ms = self.now_ms()
-        for task in tasks:
-            task.status = "IN_PROGRESS"
-            task.worker_id = worker_id
-            task.poll_count += 1
-            if not task.start_time:
-                task.start_time = now_ms
-            task.update_time = now_ms
-            task.callback_after_seconds = 0
-            self.store.dequeue(task)
-            self.store.mark_in_progress(task)
-        return tasks
-
-    def update(self, result: dict[str, Any]) -> TaskRecord:
-        """Apply a TaskResult (``POST /api/tasks``) and return the task; stale updates are ignored."""
+    def update(self, result: dict[str, Any]) -> TaskRecord | None:
+        """Apply a TaskResult (``POST /api/tasks``); None for a lease extension."""
         with self.lock:
-            task = self.task(str(result.get("taskId") or ""))
-            workflow = self.workflow(task.workflow_instance_id)
-            if workflow.terminal or task.terminal:
-                logger.debug("emulator: ignoring update of finished task {} ({})", task.task_id, task.status)
-                return task
-            if result.get("extendLease"):
-                task.update_time = self.now_ms()
-                return task
-            self._apply(workflow, task, result)
-            return task
-
-    def _apply(self, workflow: WorkflowRecord, task: TaskRecord, result: dict[str, Any]) -> None:
-        # Like WorkflowExecutor.updateTask: the result's fields replace the task's, even when absent.
-        status = result.get("status")
-        if status not in _RESULT_STATUSES:
-            raise invalid(
-                f"TaskResult for task {task.task_id}: status must be one of {sorted(_RESULT_STATUSES)}, got {status!r}"
-            )
-        self._add_logs(task.task_id, result.get("logs") or [])
-        task.worker_id = result.get("workerId")
-        task.output_data = dict(result.get("outputData") or {})
-        task.reason_for_incompletion = result.get("reasonForIncompletion")
-        task.callback_after_seconds = int(result.get("callbackAfterSeconds") or 0)
-        task.update_time = self.now_ms()
-        if status == "IN_PROGRESS":  # a worker task goes back to the queue, visible after the callback
-            task.status = "SCHEDULED"
-            self.store.unmark_in_progress(task)
-            self.store.enqueue(task, self.clock.now() + task.callback_after_seconds)
-            self.changed.notify_all()
-            return
-        self.decider.end_task(workflow, task, str(status), task.reason_for_incompletion)
+            return updates.apply_result(self.executor, result)
 
     def update_v2(self, result: dict[str, Any]) -> dict[str, Any] | None:
-        """Apply a TaskResult, then hand the same worker the next task of that type (or None)."""
+        """TaskResource.updateTaskV2: apply, then poll the next task of that type -- only for a terminal result."""
         with self.lock:
-            task = self.update(result)
-            worker_id = result.get("workerId") or task.worker_id
-            tasks = self._take(task.task_type, worker_id, task.domain, 1)
-            return tasks[0].to_json() if tasks else None
+            task = updates.apply_result(self.executor, result)
+            if task is None or not task.terminal:
+                return None
+            worker_id = result.get("workerId")
+            delivered = polling.take(self.executor, task.task_type, worker_id, task.domain, 1)
+            return delivered[0].to_json() if delivered else None
 
-    # -- logs ------------------------------------------------------------------------------------
+    def update_by_ref(
+        self, workflow_id: str, reference: str, status: str, worker_id: str | None, output: dict[str, Any]
+    ) -> str | None:
+        """TaskServiceImpl.updateTask(workflowId, taskRefName, status, workerId, output)."""
+        with self.lock:
+            pending = updates.pending_task(self.executor, workflow_id, reference)
+            if pending is None:
+                return None
+            updated = updates.apply_result(self.executor, updates.result_of(pending, status, output, worker_id))
+            return None if updated is None else updated.task_id
 
-    def _add_logs(self, task_id: str, logs: list[Any]) -> None:
-        for entry in logs:
-            if isinstance(entry, dict) and entry.get("log") is not None:
-                self._append_log(task_id, str(entry["log"]), entry.get("createdTime"))
+    def signal(self, workflow_id: str, status: str, output: dict[str, Any]) -> str | None:
+        """TaskServiceImpl.signalTask: update the workflow's blocking WAIT (or one in a running child)."""
+        with self.lock:
+            pending = updates.blocking_task(self.executor, workflow_id)
+            if pending is None:
+                return None
+            updated = updates.apply_result(self.executor, updates.result_of(pending, status, output, None))
+            return None if updated is None else updated.task_id
 
-    def _append_log(self, task_id: str, text: str, created: Any = None) -> None:
-        self.store.logs.setdefault(task_id, []).append(
-            {"log": text, "taskId": task_id, "createdTime": int(created or self.now_ms())}
-        )
+    # -- logs, queues ------------------------------------------------------------------------------
 
     def add_log(self, task_id: str, text: str) -> None:
-        """Append one execution log line to a task (``POST /api/tasks/{id}/log``)."""
+        """ExecutionService.log: stored with the current time (no check that the task exists, as the server)."""
         with self.lock:
-            self.task(task_id)
-            self._append_log(task_id, text)
+            updates.add_logs(self.executor, task_id, [{"log": text, "createdTime": self.now_ms()}])
 
     def logs(self, task_id: str) -> list[dict[str, Any]]:
-        """Return a task's execution logs (TaskExecLog JSON)."""
+        """A task's execution logs (empty when none)."""
         with self.lock:
-            self.task(task_id)
             return list(self.store.logs.get(task_id, []))
 
     def queue_sizes(self, task_types: list[str]) -> dict[str, int]:
-        """Number of queued tasks per type."""
+        """Queued tasks per type, in the queue without a domain (as ``/tasks/queue/sizes``)."""
         with self.lock:
             return {task_type: self.store.queue_size(task_type) for task_type in task_types}

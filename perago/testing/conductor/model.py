@@ -1,4 +1,8 @@
-"""Runtime records of the emulator: task and workflow instances and their Conductor JSON."""
+"""Runtime records of the emulator: task and workflow instances and their Conductor JSON.
+
+Status sets follow conductor-oss's ``TaskModel.Status`` (terminal / successful / retriable flags) and
+``WorkflowModel.Status``.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +10,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 TERMINAL_TASK = frozenset(
-    {
-        "CANCELED",
-        "FAILED",
-        "FAILED_WITH_TERMINAL_ERROR",
-        "COMPLETED",
-        "COMPLETED_WITH_ERRORS",
-        "TIMED_OUT",
-        "SKIPPED",
-    }
+    {"CANCELED", "FAILED", "FAILED_WITH_TERMINAL_ERROR", "COMPLETED", "COMPLETED_WITH_ERRORS", "TIMED_OUT", "SKIPPED"}
 )
-SUCCESSFUL_TASK = frozenset({"COMPLETED", "COMPLETED_WITH_ERRORS", "SKIPPED"})
-RETRIABLE_TASK = frozenset({"FAILED", "TIMED_OUT"})
+SUCCESSFUL_TASK = frozenset({"COMPLETED", "COMPLETED_WITH_ERRORS", "SKIPPED", "IN_PROGRESS", "SCHEDULED"})
+RETRIABLE_TASK = frozenset({"FAILED", "TIMED_OUT", "COMPLETED", "COMPLETED_WITH_ERRORS", "IN_PROGRESS", "SCHEDULED"})
 TERMINAL_WORKFLOW = frozenset({"COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED"})
+LOOP_DELIMITER = "__"
+
+
+def remove_iteration(reference: str) -> str:
+    """``ref__3`` -> ``ref`` (TaskUtils.removeIterationFromTaskRefName: the text before the first ``__``)."""
+    return reference.split(LOOP_DELIMITER, maxsplit=1)[0] if reference else reference
+
+
+def append_iteration(reference: str, iteration: int) -> str:
+    """``ref`` -> ``ref__3`` (TaskUtils.appendIteration)."""
+    return f"{reference}{LOOP_DELIMITER}{iteration}"
 
 
 @dataclass
@@ -33,7 +40,8 @@ class TaskRecord:
     workflow_task: dict[str, Any]
     input_data: dict[str, Any]
     scheduled_time: int
-    seq: int
+    seq: int = 0
+    task_def_name: str = ""
     status: str = "SCHEDULED"
     correlation_id: str | None = None
     domain: str | None = None
@@ -43,21 +51,46 @@ class TaskRecord:
     start_time: int = 0
     end_time: int = 0
     update_time: int = 0
+    first_scheduled_time: int = 0
     start_delay_in_seconds: int = 0
     retried_task_id: str | None = None
     retried: bool = False
     executed: bool = False
     callback_after_seconds: int = 0
+    callback_after_ms: int = 0  # a retry's delay with its jitter (queued on this when set)
     response_timeout_seconds: int = 0
     worker_id: str | None = None
     reason_for_incompletion: str | None = None
     workflow_priority: int = 0
-    ready_at: float = 0.0  # seconds: when a SCHEDULED task may be polled (retry delay, callback)
+    iteration: int = 0
+    sub_workflow_id: str | None = None
+    subworkflow_changed: bool = False
+    wait_timeout: int = 0  # epoch ms a WAIT task completes at (0: until signalled)
+    rate_limit_per_frequency: int = 0
+    rate_limit_frequency_in_seconds: int = 0
+    ready_at: float = 0.0  # seconds: when a queued task may be polled (start delay, retry delay, callback)
+    in_flight: bool = False  # an HTTP call for this task is running outside the engine lock
 
     @property
     def terminal(self) -> bool:
         """True once the task reached a final status."""
         return self.status in TERMINAL_TASK
+
+    @property
+    def successful(self) -> bool:
+        """TaskModel.Status.isSuccessful (non-terminal statuses count as successful, as in Conductor)."""
+        return self.status in SUCCESSFUL_TASK
+
+    @property
+    def loop_over(self) -> bool:
+        """True for a task scheduled inside a DO_WHILE iteration."""
+        return self.iteration > 0
+
+    @property
+    def task_def(self) -> dict[str, Any] | None:
+        """The TaskDef snapshotted into the workflow when it started (registered or ad-hoc)."""
+        task_def: dict[str, Any] | None = self.workflow_task.get("taskDefinition")
+        return task_def
 
     def to_json(self) -> dict[str, Any]:
         """Return the Task JSON Conductor sends (camelCase, epoch milliseconds)."""
@@ -70,7 +103,7 @@ class TaskRecord:
             "seq": self.seq,
             "correlationId": self.correlation_id,
             "pollCount": self.poll_count,
-            "taskDefName": self.workflow_task.get("name", self.task_type),
+            "taskDefName": self.task_def_name,
             "scheduledTime": self.scheduled_time,
             "startTime": self.start_time,
             "endTime": self.end_time,
@@ -90,12 +123,13 @@ class TaskRecord:
             "outputData": self.output_data,
             "workflowTask": self.workflow_task,
             "domain": self.domain,
-            "rateLimitPerFrequency": 0,
-            "rateLimitFrequencyInSeconds": 0,
+            "rateLimitPerFrequency": self.rate_limit_per_frequency,
+            "rateLimitFrequencyInSeconds": self.rate_limit_frequency_in_seconds,
             "workflowPriority": self.workflow_priority,
-            "iteration": 0,
-            "subworkflowChanged": False,
-            "loopOverTask": False,
+            "iteration": self.iteration,
+            "subWorkflowId": self.sub_workflow_id,
+            "subworkflowChanged": self.subworkflow_changed,
+            "loopOverTask": self.loop_over,
             "queueWaitTime": max(self.start_time - self.scheduled_time, 0) if self.start_time else 0,
         }
 
@@ -116,10 +150,15 @@ class WorkflowRecord:
     tasks: list[TaskRecord] = field(default_factory=list)
     update_time: int = 0
     end_time: int = 0
+    last_retried_time: int = 0
     reason_for_incompletion: str | None = None
-    failed_reference_task_names: list[str] = field(default_factory=list)
-    failed_task_names: list[str] = field(default_factory=list)
+    failed_task_id: str | None = None
+    failed_reference_task_names: set[str] = field(default_factory=set)
+    failed_task_names: set[str] = field(default_factory=set)
     variables: dict[str, Any] = field(default_factory=dict)
+    parent_workflow_id: str | None = None
+    parent_workflow_task_id: str | None = None
+    idempotency_key: str | None = None
 
     @property
     def name(self) -> str:
@@ -129,19 +168,21 @@ class WorkflowRecord:
     @property
     def version(self) -> int:
         """The workflow definition's version."""
-        return int(self.definition["version"])
+        return int(self.definition.get("version") or 1)
 
     @property
     def terminal(self) -> bool:
         """True once the workflow reached a final status."""
         return self.status in TERMINAL_WORKFLOW
 
-    def latest(self, reference: str) -> TaskRecord | None:
-        """Return the newest task (last retry) scheduled for ``reference``, or None."""
+    def task_by_ref(self, reference: str) -> TaskRecord | None:
+        """WorkflowModel.getTaskByRefName: the last task (in list order) with this reference name."""
         for task in reversed(self.tasks):
             if task.reference_task_name == reference:
                 return task
         return None
+
+    latest = task_by_ref
 
     def to_json(self, *, include_tasks: bool = True) -> dict[str, Any]:
         """Return the Workflow JSON Conductor sends for ``GET /api/workflow/{id}``."""
@@ -160,10 +201,34 @@ class WorkflowRecord:
             "endTime": self.end_time,
             "reasonForIncompletion": self.reason_for_incompletion,
             "taskToDomain": self.task_to_domain,
-            "failedReferenceTaskNames": self.failed_reference_task_names,
-            "failedTaskNames": self.failed_task_names,
+            "failedReferenceTaskNames": sorted(self.failed_reference_task_names),
+            "failedTaskNames": sorted(self.failed_task_names),
             "workflowDefinition": self.definition,
             "priority": self.priority,
             "variables": self.variables,
-            "lastRetriedTime": 0,
+            "lastRetriedTime": self.last_retried_time,
+            "parentWorkflowId": self.parent_workflow_id,
+            "parentWorkflowTaskId": self.parent_workflow_task_id,
+            "idempotencyKey": self.idempotency_key,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """The WorkflowSummary JSON that ``/workflow/search`` lists."""
+        return {
+            "workflowType": self.name,
+            "version": self.version,
+            "workflowId": self.workflow_id,
+            "correlationId": self.correlation_id,
+            "startTime": self.create_time,
+            "updateTime": self.update_time,
+            "endTime": self.end_time,
+            "status": self.status,
+            "input": self.input,
+            "output": self.output,
+            "reasonForIncompletion": self.reason_for_incompletion,
+            "executionTime": max(self.end_time - self.create_time, 0) if self.end_time else 0,
+            "failedReferenceTaskNames": ",".join(sorted(self.failed_reference_task_names)),
+            "priority": self.priority,
+            "variables": self.variables,
+            "idempotencyKey": self.idempotency_key,
         }

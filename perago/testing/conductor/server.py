@@ -13,10 +13,11 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from loguru import logger
 
+from perago.testing.conductor.api import Request, Response
 from perago.testing.conductor.auth import Auth
 from perago.testing.conductor.engine import Engine
 from perago.testing.conductor.errors import ApiError, not_found
-from perago.testing.conductor.routes import Request, Response, match
+from perago.testing.conductor.routes import UPDATE_ROUTES, match
 from perago.testing.conductor.traffic import Traffic
 from perago.testing.httpbase import LoopbackHandler
 
@@ -82,9 +83,12 @@ class EmulatorHandler(LoopbackHandler):
         except Exception as exc:  # an emulator bug must surface as a 500, not a dropped connection
             logger.exception("emulator: {} {} failed", method, self.path)
             response = Response(500, json_body=ApiError(500, f"emulator error: {exc!r}").body())
+        if response is None:  # an applied update whose answer is lost: hang up without answering
+            self.close_connection = True
+            return
         self._send(response)
 
-    def _handle(self, method: str, path: str, query: dict[str, str], body: bytes) -> Response:
+    def _handle(self, method: str, path: str, query: dict[str, str], body: bytes) -> Response | None:
         if path == "/health":  # Conductor serves its health check at /health and /api/health
             path = API_PREFIX + path
         if not path.startswith(API_PREFIX + "/"):
@@ -93,14 +97,24 @@ class EmulatorHandler(LoopbackHandler):
         if found is None:
             raise not_found(f"{method} {path}: no such route in the perago Conductor emulator")
         name, handler, params = found
-        fault = self.server.traffic.record(name)
+        traffic = self.server.traffic
+        traffic.delay()
+        fault = traffic.record(name)
         if fault is not None:
             raise ApiError(fault, f"injected fault on route {name}", retryable=fault >= 500)
         self.server.auth.check(name, self.headers.get("X-Authorization"))
         request = Request({k: unquote(v) for k, v in params.items()}, query, body)
         if name == "token" and self.server.auth.enabled:
             return Response(200, json_body=self.server.auth.issue(request.json()))
-        return handler(self.server.engine, request)
+        response = handler(self.server.engine, request)
+        lost = traffic.lose_answer(name, UPDATE_ROUTES)
+        if lost == "drop":
+            return None
+        if lost == "502":
+            return Response(
+                502, json_body=ApiError(502, f"injected: the answer to {name} was lost", retryable=True).body()
+            )
+        return response
 
     def _send(self, response: Response) -> None:
         if response.text is not None:

@@ -23,6 +23,10 @@ class Store:
     queues: dict[QueueKey, dict[str, None]] = field(default_factory=dict)
     in_progress: dict[str, set[str]] = field(default_factory=dict)
     logs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    poll_data: dict[QueueKey, dict[str, Any]] = field(default_factory=dict)
+    archived: dict[str, dict[str, Any]] = field(default_factory=dict)  # removed workflows, as the index keeps them
+    rate_buckets: dict[str, list[float]] = field(default_factory=dict)  # task def name -> recent poll times
+    due: dict[str, int] = field(default_factory=dict)  # workflow id -> epoch ms it next needs an evaluation
 
     def add_task(self, task: TaskRecord) -> None:
         """Register a new task instance (not queued yet)."""
@@ -47,8 +51,8 @@ class Store:
         found: list[TaskRecord] = []
         stale: list[str] = []
         for task_id in queue:
-            task = self.tasks[task_id]
-            if task.status != "SCHEDULED":
+            task = self.tasks.get(task_id)
+            if task is None or task.status != "SCHEDULED":
                 stale.append(task_id)
             elif task.ready_at <= now:
                 found.append(task)
@@ -62,29 +66,24 @@ class Store:
         """True when a poll of this queue would return a task now."""
         return bool(self.ready(task_type, domain, 1, now))
 
-    def queue_size(self, task_type: str) -> int:
-        """Number of SCHEDULED tasks of ``task_type`` in every domain."""
-        return sum(
-            1
-            for (queued_type, _), queue in self.queues.items()
-            if queued_type == task_type
-            for task_id in queue
-            if self.tasks[task_id].status == "SCHEDULED"
-        )
+    def queue_size(self, task_type: str, domain: str | None = None) -> int:
+        """Queued (SCHEDULED, due or delayed) tasks in the ``(task_type, domain)`` queue."""
+        queue = self.queues.get((task_type, domain)) or {}
+        return sum(1 for task_id in queue if task_id in self.tasks and self.tasks[task_id].status == "SCHEDULED")
 
     def mark_in_progress(self, task: TaskRecord) -> None:
-        """Track an IN_PROGRESS task (for response timeouts and concurrency limits)."""
-        self.in_progress.setdefault(task.task_type, set()).add(task.task_id)
+        """Track an IN_PROGRESS task by definition name (for ``concurrentExecLimit``)."""
+        self.in_progress.setdefault(task.task_def_name, set()).add(task.task_id)
 
     def unmark_in_progress(self, task: TaskRecord) -> None:
         """Stop tracking a task that left IN_PROGRESS."""
-        running = self.in_progress.get(task.task_type)
+        running = self.in_progress.get(task.task_def_name)
         if running is not None:
             running.discard(task.task_id)
 
-    def running(self, task_type: str) -> int:
-        """Number of IN_PROGRESS tasks of ``task_type``."""
-        return len(self.in_progress.get(task_type, ()))
+    def running(self, task_def_name: str) -> int:
+        """Number of IN_PROGRESS tasks of a task definition."""
+        return len(self.in_progress.get(task_def_name, ()))
 
     def all_in_progress(self) -> list[TaskRecord]:
         """Every IN_PROGRESS task."""

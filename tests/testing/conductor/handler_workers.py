@@ -9,3 +9,11 @@ their annotation objects, and string annotations break that mapping.
 
 def double(value: int) -> dict[str, int]:
     return {"doubled": value * 2}
+
+
+def shout(text: str) -> dict[str, str]:
+    return {"text": str(text).upper()}
+
+
+def echo(value: str) -> dict[str, str]:
+    return {"echoed": value}

@@ -73,14 +73,17 @@ def test_duplicate_reference_names_are_rejected(conductor, make_simple):
     assert "same" in caught.value.body
 
 
-def test_start_without_task_def_is_rejected_like_conductor(conductor, make_simple):
+def test_start_without_task_def_runs_on_the_adhoc_definition(conductor, make_simple):
+    # MetadataMapperService.populateWorkflowTaskWithDefinition: new TaskDef(name) since conductor#3005
     conductor.workflow_def("orphan", [make_simple("undefined_task", "u")])
 
-    with pytest.raises(ApiException) as caught:
-        conductor.start("orphan")
-    assert caught.value.status == 400
-    assert "Cannot find the task definitions" in caught.value.body
-    assert "undefined_task" in caught.value.body
+    workflow_id = conductor.start("orphan")
+
+    task = conductor.poll_one("undefined_task")
+    assert (task.response_timeout_seconds, task.retry_count) == (3600, 0)
+    snapshot = conductor.workflow(workflow_id).workflow_definition.tasks[0].task_definition
+    assert (snapshot.name, snapshot.retry_count, snapshot.retry_delay_seconds) == ("undefined_task", 3, 60)
+    assert (snapshot.timeout_policy, snapshot.retry_logic, snapshot.timeout_seconds) == ("TIME_OUT_WF", "FIXED", 0)
 
 
 def test_inline_task_definition_is_enough_to_start(conductor):
@@ -95,3 +98,71 @@ def test_inline_task_definition_is_enough_to_start(conductor):
     conductor.workflow_def("inline", [inline])
     conductor.start("inline")
     assert conductor.poll_one("inline_task").response_timeout_seconds == 7
+
+
+def _error(caught) -> dict:
+    import json
+
+    return json.loads(caught.value.body)
+
+
+def test_task_def_validation_errors_like_the_server(conductor):
+    """TaskDef @Min(1) responseTimeoutSeconds and ValidationExceptionMapper's validationErrors."""
+    with pytest.raises(ApiException) as caught:
+        conductor.task_def("instant", response_timeout_seconds=0)
+    error = _error(caught)
+    assert (caught.value.status, error["message"]) == (400, "Validation failed, check below errors for detail.")
+    assert error["validationErrors"] == [
+        {
+            "path": "registerTaskDef.taskDefinitions[0].responseTimeoutSeconds",
+            "message": "TaskDef responseTimeoutSeconds: 0 should be minimum 1 second",
+            "invalidValue": "0",
+        }
+    ]
+
+
+def test_update_of_an_unknown_task_def_is_404(conductor):
+    """MetadataServiceImpl.updateTaskDef: No such task by name."""
+    with pytest.raises(ApiException) as caught:
+        conductor.metadata.update_task_def(TaskDef(name="ghost", response_timeout_seconds=5))
+    assert caught.value.status == 404
+    assert _error(caught)["message"] == "No such task by name ghost"
+
+
+def test_bulk_workflow_put_answers_per_definition(conductor, make_simple):
+    """MetadataServiceImpl.updateWorkflowDef(List): a BulkResponse naming each definition."""
+    import json
+    import urllib.request
+
+    body = [{"name": n, "version": 1, "tasks": [{"name": "t", "taskReferenceName": "t"}]} for n in ("one", "two")]
+    request = urllib.request.Request(
+        conductor.emulator.url + "/metadata/workflow",
+        data=json.dumps(body).encode(),
+        method="PUT",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        answer = json.loads(response.read())
+    assert answer == {
+        "bulkErrorResults": {},
+        "bulkSuccessfulResults": ["one", "two"],
+        "message": "Bulk Request has been processed.",
+    }
+
+
+def test_workflow_def_task_type_constraints(conductor):
+    """WorkflowTaskTypeConstraint: a SWITCH needs evaluatorType and decisionCases, a DO_WHILE its loopCondition."""
+    from conductor.client.http.models import WorkflowDef, WorkflowTask
+
+    switch = WorkflowTask(name="s", task_reference_name="s", type="SWITCH", decision_cases=None)
+    loop = WorkflowTask(
+        name="l", task_reference_name="l", type="DO_WHILE", loop_over=[WorkflowTask(name="x", task_reference_name="x")]
+    )
+    with pytest.raises(ApiException) as caught:
+        conductor.metadata.register_workflow_def(
+            WorkflowDef(name="bad", version=1, tasks=[switch, loop]), overwrite=True
+        )
+    messages = [e["message"] for e in _error(caught)["validationErrors"]]
+    assert "evaluatorType field is required for taskType: SWITCH taskName: s" in messages
+    assert "decisionCases should have atleast one task for taskType: SWITCH taskName: s" in messages
+    assert "loopCondition field is required for taskType: DO_WHILE taskName: l" in messages

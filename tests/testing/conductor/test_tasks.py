@@ -109,8 +109,8 @@ def test_get_task_and_404_error_body(conductor):
 
     with pytest.raises(ApiException) as caught:
         conductor.tasks.get_task("no-such-task")
-    assert caught.value.status == 404
-    assert '"message":"No such task found by id: no-such-task"' in caught.value.body
+    assert caught.value.status == 404  # TaskResource.getTask
+    assert '"message":"Task not found for taskId: no-such-task"' in caught.value.body
 
 
 def test_task_logs_from_log_endpoint_and_task_result(manual):
@@ -130,9 +130,12 @@ def test_task_logs_from_log_endpoint_and_task_result(manual):
         ("downloading ref main", task.task_id),
         ("merged 3 files", task.task_id),
     ]
-    with pytest.raises(ApiException) as caught:
-        manual.tasks.add_task_log("missing", "x")
-    assert caught.value.status == 404
+    # ExecutionService.log stores a line for any task id, and TaskResource.getTaskLogs answers 204 when
+    # there is none (conductor-python then returns [])
+    manual.tasks.add_task_log("missing", "x")
+    assert manual.tasks.get_task_logs("never-logged") == []
+    with urllib.request.urlopen(manual.emulator.url + "/tasks/never-logged/log", timeout=5) as response:
+        assert response.status == 204
 
 
 def test_extend_lease_only_moves_update_time(manual):
@@ -204,16 +207,21 @@ def test_update_of_unknown_task_is_404(conductor):
     assert caught.value.status == 404
 
 
-def test_concurrent_exec_limit_caps_in_progress_tasks(conductor):
-    conductor.chain("wf", "limited", concurrent_exec_limit=2)
+def test_concurrent_exec_limit_postpones_excess_tasks_by_60s(manual):
+    # ExecutionService.poll + RedisExecutionDAO.exceedsLimit: a task over concurrentExecLimit is not delivered
+    # but postponed in its queue by taskExecutionPostponeDuration (60 s)
+    manual.chain("wf", "limited", concurrent_exec_limit=2)
     for n in range(3):
-        conductor.start("wf", {"value": n})
+        manual.start("wf", {"value": n})
 
-    first = conductor.poll_now("limited", count=3)
+    first = manual.poll_now("limited", count=3)
     assert len(first) == 2
-    assert conductor.poll_now("limited", count=3) == []
-    conductor.complete(first[0])
-    assert len(conductor.poll_now("limited", count=3)) == 1
+    manual.complete(first[0])
+    assert manual.poll_now("limited", count=3) == []  # the third one waits out its postponement
+    manual.clock.advance(59)
+    assert manual.poll_now("limited", count=3) == []
+    manual.clock.advance(1)
+    assert len(manual.poll_now("limited", count=3)) == 1
 
 
 def test_queue_size(conductor):
@@ -261,3 +269,29 @@ def test_long_poll_timeout_above_five_seconds_is_rejected(conductor):
         conductor.task_api.batch_poll("work", workerid="w", count=1, timeout=5001)
     assert caught.value.status == 400
     assert "cannot be more than 5 seconds" in caught.value.body
+
+
+def test_log_lines_need_a_body_and_result_logs_keep_their_created_time(conductor):
+    """TaskResource.log (@RequestBody is required) and IndexDAO logs stored as sent (createdTime 0 when absent)."""
+    conductor.chain("wf", "work")
+    workflow_id = conductor.start("wf", {"value": 1})
+    task = conductor.poll_one("work")
+    empty = urllib.request.Request(conductor.emulator.url + f"/tasks/{task.task_id}/log", data=b"", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(empty, timeout=5)
+    assert caught.value.code == 400
+    caught.value.close()
+    result = {
+        "taskId": task.task_id,
+        "workflowInstanceId": workflow_id,
+        "status": "COMPLETED",
+        "logs": [{"log": "dated", "createdTime": 1234}, {"log": "undated"}],
+    }
+    request = urllib.request.Request(
+        conductor.emulator.url + "/tasks",
+        data=json.dumps(result).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    urllib.request.urlopen(request, timeout=5).close()
+    logs = conductor.tasks.get_task_logs(task.task_id)
+    assert [(entry.log, entry.created_time) for entry in logs] == [("dated", 1234), ("undated", 0)]
