@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import urllib.parse
 
@@ -67,7 +68,7 @@ def test_disjoint_concurrent_merges_both_succeed_overlapping_conflicts(repo: Lak
     assert listing == ["a.txt", "b.txt", "x/1.txt", "y/2.txt"]
     with pytest.raises(ApiException) as info:
         repo.refs_api.merge_into_branch("songs", "three", "main")
-    assert info.value.status == 409 and info.value.body == '{"reference": ""}'
+    assert info.value.status == 409 and json.loads(info.value.body) == {"reference": ""}
 
 
 @pytest.mark.parametrize(("strategy", "expected"), [("dest-wins", b"main"), ("source-wins", b"dev")])
@@ -117,9 +118,13 @@ def test_presigned_urls_expire_and_cannot_be_tampered_with(emu: LakeFSEmulator, 
 
 
 def test_presign_off_per_repository(emu: LakeFSEmulator, sdk: LakeFSClient) -> None:
+    """Storage that cannot presign refuses presign=true (mem adapter GetPreSignedURL: ErrOperationNotSupported)."""
     emu.create_repository("songs", presign=False)
     sdk.objects_api.upload_object("songs", "main", "a.txt", content=b"x")
-    assert sdk.objects_api.stat_object("songs", "main", "a.txt", presign=True).physical_address.startswith("mem://")
+    assert sdk.objects_api.stat_object("songs", "main", "a.txt").physical_address.startswith("mem://")
+    with pytest.raises(ApiException) as info:
+        sdk.objects_api.stat_object("songs", "main", "a.txt", presign=True)
+    assert info.value.status == 400 and "operation not supported" in info.value.body
 
 
 def test_pagination_over_2500_objects(emu: LakeFSEmulator, sdk: LakeFSClient) -> None:
