@@ -102,6 +102,10 @@ def run(argv: list[str]) -> int:
 
     worker = Worker(tasks, settings)
     worker.api.check()
+    if any(t.workspace is not None for t in tasks):
+        from perago.lakefs.health import check_lakefs
+
+        check_lakefs(settings)
     if args.register:
         register_task_definitions(tasks, settings, worker.api)
     if settings.metrics_port is not None:
