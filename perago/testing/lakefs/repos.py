@@ -1,9 +1,9 @@
 """Server configuration, the current user, and repositories (pkg/api/controller.go GetConfig, CreateRepository...).
 
-Storage namespaces are checked as ``validateStorageNamespace`` does (the blockstore's ``^<type>://`` regex) and, as
-``ensureStorageNamespace`` does, a namespace that a repository ever used (even a deleted one) is refused: lakeFS
-leaves its ``_lakefs/dummy`` object behind. With ``multi_storage`` the configuration answers as a multi-storage
-server does: ``storage_config`` null and one entry per storage in ``storage_config_list``.
+Storage namespaces are checked as ``validateStorageNamespace`` does (the blockstore's ``^<type>://`` regex; the
+memory store takes ``mem://`` and ``local://``) and, as ``ensureStorageNamespace`` does, a namespace that a
+repository ever used (even a deleted one) is refused: lakeFS leaves its ``_lakefs/dummy`` object behind. With ``multi_storage`` the configuration answers as a multi-storage
+server does: no ``storage_config`` (clients read None) and one entry per storage in ``storage_config_list``.
 """
 
 from __future__ import annotations
@@ -24,17 +24,21 @@ class RepoOps(ApiBase):
     def blockstore_type(self) -> str:
         return "s3" if hasattr(self.blobs, "presign") else "mem"
 
+    def namespace_regex(self) -> str:
+        """The memory store also takes lakeFS quickstart's ``local://`` namespaces, so its examples run unchanged."""
+        return "^s3://" if self.blockstore_type() == "s3" else "^(mem|local)://"
+
     def storage_config(self) -> dict[str, Any]:
         kind = self.blockstore_type()
         return {
             "blockstore_type": kind,
             "blockstore_namespace_example": f"{kind}://example-bucket/",
-            "blockstore_namespace_ValidityRegex": f"^{kind}://",
+            "blockstore_namespace_ValidityRegex": self.namespace_regex(),
             "default_namespace_prefix": "",
             "pre_sign_support": self.presign_default,
             "pre_sign_support_ui": self.presign_default,
             "import_support": False,
-            "import_validity_regex": f"^{kind}://",
+            "import_validity_regex": self.namespace_regex(),
             "pre_sign_multipart_upload": self.presign_default and self.presign_multipart,
             "blockstore_id": STORAGE_ID if self.multi_storage else "",
             "blockstore_description": "",
@@ -83,9 +87,9 @@ class RepoOps(ApiBase):
         return repo
 
     def _claim_namespace(self, namespace: str) -> None:
-        kind = self.blockstore_type()
-        if not re.match(f"^{kind}://", namespace):
-            raise ApiError(400, f"failed to match required regex ^{kind}://: invalid namespace")
+        regex = self.namespace_regex()
+        if not re.match(regex, namespace):
+            raise ApiError(400, f"failed to match required regex {regex}: invalid namespace")
         if namespace.rstrip("/") in self.used_namespaces:
             raise ApiError(
                 400,
