@@ -11,17 +11,20 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import json
 import pkgutil
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any
 
 import lakefs_sdk
 import lakefs_sdk.api
 import pytest
-from lakefs_sdk import Configuration
+import urllib3
+from lakefs_sdk import BranchCreation, CommitCreation, Configuration, RepositoryCreation
 from lakefs_sdk.client import LakeFSClient
+from lakefs_sdk.exceptions import ApiException
 from pydantic.v1 import BaseModel
 from pydantic.v1.fields import SHAPE_DICT, SHAPE_LIST, SHAPE_SINGLETON, ModelField
 
@@ -106,3 +109,44 @@ def emu() -> Iterator[LakeFSEmulator]:
 def sdk(emu: LakeFSEmulator) -> LakeFSClient:
     conf = Configuration(host=f"{emu.endpoint}/api/v1", username=emu.access_key_id, password=emu.secret_access_key)
     return LakeFSClient(conf)
+
+
+@pytest.fixture
+def repo(sdk: LakeFSClient) -> LakeFSClient:
+    """``songs`` with a.txt and b.txt committed on main."""
+    sdk.repositories_api.create_repository(RepositoryCreation(name="songs", storage_namespace="mem://songs"))
+    sdk.objects_api.upload_object("songs", "main", "a.txt", content=b"a")
+    sdk.objects_api.upload_object("songs", "main", "b.txt", content=b"b")
+    sdk.commits_api.commit("songs", "main", CommitCreation(message="seed"))
+    return sdk
+
+
+def branch_with(sdk: LakeFSClient, name: str, files: dict[str, bytes], source: str = "main") -> str:
+    """A new branch with ``files`` committed on it; returns the commit id."""
+    sdk.branches_api.create_branch("songs", BranchCreation(name=name, source=source))
+    for path, data in files.items():
+        sdk.objects_api.upload_object("songs", name, path, content=data)
+    return str(sdk.commits_api.commit("songs", name, CommitCreation(message=name)).id)
+
+
+def status_of(call: Callable[[], object]) -> int:
+    """The HTTP status a lakefs_sdk call ends with (200 when it succeeds)."""
+    try:
+        call()
+    except ApiException as exc:
+        return int(exc.status)
+    return 200
+
+
+def error_of(call: Callable[[], object]) -> tuple[int, str]:
+    """(status, lakeFS's message) of a lakefs_sdk call that fails."""
+    with pytest.raises(ApiException) as info:
+        call()
+    return int(info.value.status), str(json.loads(info.value.body)["message"])
+
+
+def raw(emu: LakeFSEmulator, method: str, route: str, **kwargs: Any) -> urllib3.BaseHTTPResponse:
+    """A raw request to the emulator's API (``route`` under /api/v1) with its credentials."""
+    headers = {**urllib3.make_headers(basic_auth=f"{emu.access_key_id}:{emu.secret_access_key}")}
+    headers.update(kwargs.pop("headers", {}))
+    return urllib3.request(method, f"{emu.endpoint}/api/v1{route}", headers=headers, redirect=False, **kwargs)
