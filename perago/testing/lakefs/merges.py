@@ -116,7 +116,7 @@ class MergeOps(ApiBase):
             tree = merge_trees(head.tree, parent, target.tree, "", bool(body.get("allow_empty")))
             if tree_id(tree) == head.meta_range_id and not body.get("allow_empty"):
                 raise NoChangesError()
-            return tree, f"Revert {ref}", {}
+            return (tree, *_override(body, f"Revert {ref}", {}))
 
         self._apply(call, ref, "pre-revert", make, body)
         return Reply(204)
@@ -133,8 +133,9 @@ class MergeOps(ApiBase):
                 raise ApiError(400, "must specify 1-based parent number for cherry-picking merge commit")
             parent = _parent(repo, target, int(parent_number or 1))
             tree = merge_trees(head.tree, target.tree, parent, "", False)
-            metadata = {**target.metadata, "cherry-pick-origin": target.id, "cherry-pick-committer": target.committer}
-            return tree, target.message, metadata
+            message, metadata = _override(body, target.message, dict(target.metadata))
+            metadata.update({"cherry-pick-origin": target.id, "cherry-pick-committer": target.committer})
+            return tree, message, metadata
 
         return Reply(201, self._apply(call, ref, "pre-cherry-pick", make, body).to_json())
 
@@ -161,6 +162,14 @@ class MergeOps(ApiBase):
             commit = repo.new_commit([head.id], message, metadata, tree, now_ns=self.now_ns())
             branch.head, branch.staging = commit.id, {}
         return commit
+
+
+def _override(body: dict[str, Any], message: str, metadata: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """graveler applyCommitOverrides: a non-empty message and a given metadata map replace the defaults."""
+    overrides = body.get("commit_overrides") or {}
+    if overrides.get("metadata") is not None:
+        metadata = {str(k): str(v) for k, v in overrides["metadata"].items()}
+    return str(overrides.get("message") or message), metadata
 
 
 def _parent(repo: Repository, commit: Commit, number: int, root_is_empty: bool = False) -> dict[str, Entry]:

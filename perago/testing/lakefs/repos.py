@@ -2,8 +2,9 @@
 
 Storage namespaces are checked as ``validateStorageNamespace`` does (the blockstore's ``^<type>://`` regex; the
 memory store takes ``mem://`` and ``local://``) and, as ``ensureStorageNamespace`` does, a namespace that a
-repository ever used (even a deleted one) is refused: lakeFS leaves its ``_lakefs/dummy`` object behind. With ``multi_storage`` the configuration answers as a multi-storage
-server does: no ``storage_config`` (clients read None) and one entry per storage in ``storage_config_list``.
+repository ever used (even a deleted one) is refused: lakeFS leaves its ``_lakefs/dummy`` object behind. With
+``multi_storage`` the configuration answers as a multi-storage server does: no ``storage_config`` (clients read
+None) and one entry per storage in ``storage_config_list``.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import json
 import threading
 
 import pytest
-from lakefs_sdk import CherryPickCreation, CommitCreation, Merge, RevertCreation
+from lakefs_sdk import CherryPickCreation, CommitCreation, CommitOverrides, Merge, RevertCreation
 from lakefs_sdk.client import LakeFSClient
 from lakefs_sdk.exceptions import ApiException
 
@@ -140,8 +140,11 @@ def test_cherry_pick(repo: LakeFSClient) -> None:
     branch_with(repo, "other", {"o.txt": b"o"})
     merge = repo.refs_api.merge_into_branch("songs", "other", "dev").reference
     assert error_of(lambda: repo.branches_api.cherry_pick("songs", "main", CherryPickCreation(ref=merge)))[0] == 400
-    repo.branches_api.cherry_pick("songs", "main", CherryPickCreation(ref=merge, parent_number=1))
+    overrides = CommitOverrides(message="picked the merge", metadata={"why": "test"})
+    body = CherryPickCreation(ref=merge, parent_number=1, commit_overrides=overrides)
+    commit = repo.branches_api.cherry_pick("songs", "main", body)
     assert repo.objects_api.get_object("songs", "main", "o.txt") == b"o"
+    assert commit.message == "picked the merge" and commit.metadata["why"] == "test"  # applyCommitOverrides
 
 
 def test_revert(repo: LakeFSClient) -> None:
