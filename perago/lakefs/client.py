@@ -137,6 +137,10 @@ class LakeFSConnection:
         secret = settings.lakefs_secret_access_key.get_secret_value()
         conf = Configuration(host=f"{self.endpoint}/api/v1", username=settings.lakefs_access_key_id, password=secret)
         conf.connection_pool_maxsize = settings.transfer_workers + 4
+        # lakefs_sdk writes datetime query parameters (log ``since``) as "%z" offsets ("+0000"), which lakeFS's
+        # request validator and oapi-codegen binding refuse (RFC 3339 wants "Z" or "+00:00"): 400. perago passes
+        # UTC datetimes, so "Z" is exact.
+        conf.datetime_format = "%Y-%m-%dT%H:%M:%S.%fZ"
         self.sdk = LakeFSClient(conf)
         token = base64.b64encode(f"{settings.lakefs_access_key_id}:{secret}".encode()).decode()
         self.auth = {"Authorization": f"Basic {token}"}

@@ -22,7 +22,8 @@ from perago.testing.lakefs.names import check_branch, check_ref
 from perago.testing.lakefs.refs import log, resolve, resolve_commit
 from perago.testing.lakefs.state import Branch, Commit, Repository
 
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}))?$")
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$")
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
 class BranchOps(ApiBase):
@@ -158,8 +159,10 @@ def _log_params(call: Call) -> dict[str, Any]:
     since_ns = None
     raw = call.query.get("since")
     if raw is not None:
-        if not _RFC3339.match(raw):
-            raise ApiError(400, f"Invalid format for parameter since: parsing time {raw!r} as RFC 3339 failed")
+        if not _DATE_TIME.match(raw):  # kin-openapi's "date-time" format (the offset is optional there)
+            raise ApiError(400, 'parameter "since" in query has an error: string doesn\'t match format date-time')
+        if not _RFC3339.match(raw):  # oapi-codegen binds time.Time with time.Parse(time.RFC3339Nano)
+            raise ApiError(400, f"Invalid format for parameter since: error parsing '{raw}' as RFC3339 time")
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
         since_ns = int(moment.timestamp() * 1_000_000_000)
     return {"amount": call.amount(), "since_ns": since_ns, "stop_at": call.query.get("stop_at", "")}
