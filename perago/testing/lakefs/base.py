@@ -6,7 +6,7 @@ import fnmatch
 import hashlib
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,6 +113,25 @@ class ApiBase:
         return out
 
     # -- write guards -----------------------------------------------------------------------------------------------
+    @staticmethod
+    def writable(repo: Repository, force: object) -> None:
+        """graveler: a read-only repository refuses writes unless ``force`` (ErrReadOnlyRepository, 403)."""
+        if repo.read_only and not force:
+            raise ApiError(403, "read-only repository")
+
+    @staticmethod
+    def name_free(repo: Repository, name: str, *kinds: str) -> None:
+        """catalog checkCommitIDDuplication and the branch/tag cross-checks: 409 "<kind> <name>: conflict found"."""
+        tables: dict[str, tuple[Container[str], str]] = {
+            "commit": (repo.commits, "commit ID"),
+            "tag": (repo.tags, "tag ID"),
+            "branch": (repo.branches, "branch name"),
+        }
+        for kind in kinds:
+            table, label = tables[kind]
+            if name in table:
+                raise ApiError(409, f"{label} {name}: conflict found")
+
     def guard(self, repo: Repository, branch: str, action: str) -> None:
         """Branch protection (graveler IsBlocked) for "staging_write" and "commit"; read-only repositories."""
         if repo.read_only:

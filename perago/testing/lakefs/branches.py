@@ -45,12 +45,8 @@ class BranchOps(ApiBase):
         check_ref(source)
         repo = self.repo(call)
         with repo.lock:
-            if name in repo.commits:
-                raise ApiError(409, f"commit ID {name}: conflict found")
-            if name in repo.tags:
-                raise ApiError(409, f"tag ID {name}: conflict found")
-            if repo.read_only and not body.get("force"):
-                raise ApiError(403, "read-only repository")
+            self.name_free(repo, name, "commit", "tag")
+            self.writable(repo, body.get("force"))
             resolved = self._source(repo, source)
             if name in repo.branches:
                 raise ApiError(409, "branch already exists: not unique")
@@ -78,8 +74,7 @@ class BranchOps(ApiBase):
         repo, name = self.repo(call), call.params["branch"]
         check_branch(name, "name")
         with repo.lock:
-            if repo.read_only and not call.flag("force"):
-                raise ApiError(403, "read-only repository")
+            self.writable(repo, call.flag("force"))
             if name == repo.default_branch:
                 raise ApiError(403, "cannot delete repository default branch")
             repo.branch(name)

@@ -46,8 +46,7 @@ class MergeOps(ApiBase):
         return Reply(200, {"reference": commit.id})
 
     def _merge(self, repo: Repository, dest: str, source: str, strategy: str, body: dict[str, Any]) -> Commit:
-        if repo.read_only and not body.get("force"):
-            raise ApiError(403, "read-only repository")
+        self.writable(repo, body.get("force"))
         branch = repo.branch(dest)
         if repo.is_dirty(branch):
             raise ApiError(400, "uncommitted changes (dirty branch)")
@@ -150,8 +149,7 @@ class MergeOps(ApiBase):
         repo, name = self.repo(call), call.params["branch"]
         check_branch(name)
         with repo.lock:
-            if repo.read_only and not body.get("force"):
-                raise ApiError(403, "read-only repository")
+            self.writable(repo, body.get("force"))
             target = resolve_commit(repo, ref)
             branch = repo.branch(name)
             if repo.is_dirty(branch):

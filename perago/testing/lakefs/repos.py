@@ -119,8 +119,7 @@ class RepoOps(ApiBase):
 
     def deleteRepository(self, call: Call) -> Reply:
         repo = self.repo(call)
-        if repo.read_only and not call.flag("force"):
-            raise ApiError(403, "read-only repository")
+        self.writable(repo, call.flag("force"))
         with self.lock:
             self.repos.pop(repo.name, None)
         return Reply(204)

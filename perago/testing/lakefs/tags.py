@@ -25,14 +25,10 @@ class TagOps(ApiBase):
         check_tag(name)
         repo = self.repo(call)
         with repo.lock:
-            if name in repo.branches:
-                raise ApiError(409, f"branch name {name}: conflict found")
-            if name in repo.commits:
-                raise ApiError(409, f"commit ID {name}: conflict found")
+            self.name_free(repo, name, "branch", "commit")
             check_ref(ref)
             commit = resolve_commit(repo, ref)
-            if repo.read_only and not body.get("force"):
-                raise ApiError(403, "read-only repository")
+            self.writable(repo, body.get("force"))
             if name in repo.tags:
                 raise ApiError(409, "tag already exists: not unique")
             self.run_hook("pre-create-tag", repo, name)
@@ -51,8 +47,7 @@ class TagOps(ApiBase):
         repo, name = self.repo(call), call.params["tag"]
         check_tag(name)
         with repo.lock:
-            if repo.read_only and not call.flag("force"):
-                raise ApiError(403, "read-only repository")
+            self.writable(repo, call.flag("force"))
             if name not in repo.tags:
                 raise ApiError(404, "tag not found")
             self.run_hook("pre-delete-tag", repo, name)
