@@ -89,12 +89,9 @@ def banner(emulator: LakeFSEmulator) -> str:
     )
 
 
-def main(argv: list[str]) -> int:
-    """Serve until SIGTERM/SIGINT; exit 0."""
-    command = parser()
-    args = command.parse_args(argv)
+def _faults(command: argparse.ArgumentParser, args: argparse.Namespace) -> FaultOptions:
     try:
-        faults = FaultOptions(
+        return FaultOptions(
             latency_s=args.latency_ms / 1000,
             fault_rate=args.fault_rate,
             statuses=args.fault_statuses,
@@ -104,6 +101,13 @@ def main(argv: list[str]) -> int:
         )
     except ValueError as exc:
         command.error(str(exc))
+
+
+def main(argv: list[str]) -> int:
+    """Serve until SIGTERM/SIGINT; exit 0."""
+    command = parser()
+    args = command.parse_args(argv)
+    faults = _faults(command, args)
     stop = threading.Event()
 
     def handler(signum: int, frame: FrameType | None) -> None:
