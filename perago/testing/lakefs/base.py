@@ -13,7 +13,7 @@ from typing import Any
 from perago.testing.lakefs.blobs import Blobs
 from perago.testing.lakefs.calls import ApiError, Call
 from perago.testing.lakefs.presign import Presigner
-from perago.testing.lakefs.refs import view
+from perago.testing.lakefs.refs import entry_at
 from perago.testing.lakefs.state import Entry, Repository
 
 _NS = 1_000_000_000
@@ -61,7 +61,7 @@ class ApiBase:
 
     def lookup(self, repo: Repository, ref: str, path: str) -> Entry:
         with repo.lock:
-            entry = view(repo, ref).get(path)
+            entry = entry_at(repo, ref, path)
         if entry is None:
             raise ApiError(404, "not found")
         return entry

@@ -17,7 +17,7 @@ from typing import Any
 
 from perago.testing.lakefs.base import ApiBase
 from perago.testing.lakefs.calls import ApiError, Call, Reply, paginate, pagination
-from perago.testing.lakefs.merge import NoChangesError, diff_trees
+from perago.testing.lakefs.merge import diff_trees
 from perago.testing.lakefs.names import check_branch, check_ref
 from perago.testing.lakefs.refs import log, resolve, resolve_commit
 from perago.testing.lakefs.state import Branch, Commit, Repository
@@ -106,18 +106,12 @@ class BranchOps(ApiBase):
         date = body.get("date")
         now_ns = int(date) * 1_000_000_000 if date is not None else self.now_ns()
         with repo.lock:
-            branch = repo.branch(name)
+            repo.branch(name)
             self.guard(repo, name, "commit")
             self.run_hook("pre-commit", repo, name)
-            head = repo.commits[branch.head]
-            tree = repo.staged_view(branch)
-            if not repo.is_dirty(branch):
-                if not body.get("allow_empty"):
-                    raise NoChangesError("commit: no changes" if branch.staging else "no changes")
-                tree = head.tree
             metadata = {str(k): str(v) for k, v in (body.get("metadata") or {}).items()}
-            commit = repo.new_commit([head.id], str(body.get("message") or ""), metadata, tree, now_ns=now_ns)
-            branch.head, branch.staging = commit.id, {}
+            message = str(body.get("message") or "")
+            commit = repo.commit_branch(name, message, metadata, bool(body.get("allow_empty")), now_ns)
         return Reply(201, commit.to_json())
 
     def getCommit(self, call: Call) -> Reply:

@@ -112,6 +112,16 @@ def view(repo: Repository, ref: str) -> dict[str, Entry]:
     return resolved.commit.tree
 
 
+def entry_at(repo: Repository, ref: str, path: str) -> Entry | None:
+    """One path as :func:`view` sees it, without building the branch's whole staged tree."""
+    resolved = resolve(repo, ref)
+    if resolved.branch is not None and resolved.modifier != "@":
+        staging = repo.branch(resolved.branch).staging
+        if path in staging:
+            return staging[path]
+    return resolved.commit.tree.get(path)
+
+
 def merge_base(repo: Repository, left: str, right: str) -> Commit | None:
     """FindMergeBase over commit ids."""
     if left == right:

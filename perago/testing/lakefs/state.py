@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,4 +163,21 @@ class Repository:
         generation = 1 + max((self.commits[p].generation for p in parents), default=0)
         commit = Commit(cid, parents, message, dict(metadata), now_ns, tree, committer, generation)
         self.commits[cid] = commit
+        return commit
+
+    def commit_branch(
+        self, name: str, message: str, metadata: dict[str, str], allow_empty: bool, now_ns: int | None = None
+    ) -> Commit:
+        """graveler.Commit without HTTP (also how tests and benchmarks seed data): 400 "no changes" unless
+        ``allow_empty``; the caller holds the lock."""
+        branch = self.branch(name)
+        head = self.commits[branch.head]
+        tree = self.staged_view(branch)
+        if not self.is_dirty(branch):
+            if not allow_empty:
+                raise ApiError(400, "commit: no changes" if branch.staging else "no changes")
+            tree = head.tree
+        stamp = time.time_ns() if now_ns is None else now_ns
+        commit = self.new_commit([head.id], message, metadata, tree, now_ns=stamp)
+        branch.head, branch.staging = commit.id, {}
         return commit
