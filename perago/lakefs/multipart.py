@@ -92,7 +92,7 @@ class _Upload:
         return self.conn.retry.run(f"upload part {number} of {self.rel}", once)
 
     def complete(self, etags: list[str], metadata: dict[str, str], landed: Callable[[], bool]) -> None:
-        """Complete; a retry whose first try completed (answer lost) finds the upload gone but the object staged."""
+        """Complete; a repeated completion (the first answer lost) finds the upload gone but the object staged."""
         body = CompletePresignMultipartUpload(
             physical_address=self.address,
             parts=[UploadPart(part_number=n, etag=e) for n, e in enumerate(etags, start=1)],
@@ -100,14 +100,14 @@ class _Upload:
             content_type="application/octet-stream",
         )
         api = self.conn.sdk.experimental_api
-        tries = [0]
 
         def once() -> bool:
-            tries[0] += 1
             try:
                 api.complete_presign_multipart_upload(self.repository, self.branch, self.upload_id, self.rel, body)
             except Exception:
-                if tries[0] > 1 and landed():
+                # lakefs_sdk's urllib3 retries a PUT whose connection dropped by itself, so even a first failure
+                # ("NoSuchUpload") may follow a completion that was applied
+                if landed():
                     return True
                 raise
             return True

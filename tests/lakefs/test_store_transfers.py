@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from perago.errors import UnsafePathError
+from perago.errors import LakeFSError, UnsafePathError
 from perago.testing.lakefs import LakeFSEmulator
-from tests.lakefs.conftest import REPO, Lake, download, lake_for, request_for, tree
+from tests.lakefs.conftest import REPO, Lake, download, lake_for, request_for, staging_branches, tree
 
 LARGE = os.urandom(12 * 1024 * 1024 + 7)  # three 5 MiB parts (S3's minimum) with a short last one
 
@@ -148,3 +149,47 @@ def test_a_file_that_is_also_a_directory_is_refused(lake: Lake, tmp_path: Path) 
         download(lake, root)
     assert "'x'" in str(info.value) and "'x/y'" in str(info.value) and not info.value.retryable
     assert list(root.iterdir()) == []
+
+
+def large_change(lake: Lake, tmp_path: Path) -> tuple[Path, object]:
+    seed = lake.put({"small.txt": b"s"})
+    root = tmp_path / "ws"
+    record = download(lake, root)
+    (root / "large.bin").write_bytes(LARGE)
+    lake.store.conn.multipart_threshold = 1024 * 1024
+    return root, request_for(lake, root, dict(record.entries), seed)
+
+
+def test_an_expired_part_url_is_renewed(presign_lake: Lake, tmp_path: Path) -> None:
+    """The object store's 403 to a part URL: a fresh one comes from UploadPart (controller.go UploadPart)."""
+    _, request = large_change(presign_lake, tmp_path)
+    presign_lake.emu.inject_fault("presigned", status=403)
+    staged = presign_lake.store.stage_workspace(request)  # type: ignore[arg-type]
+    assert presign_lake.emu.request_count("uploadPart") == 1
+    assert presign_lake.read(staged.commit, "large.bin") == LARGE
+
+
+def test_a_lost_completion_is_recognised(presign_lake: Lake, tmp_path: Path) -> None:
+    """CompletePresignMultipartUpload applied, answer lost: the retry finds the upload gone and the object staged."""
+    _, request = large_change(presign_lake, tmp_path)
+    presign_lake.emu.lose_answer("completePresignMultipartUpload")
+    staged = presign_lake.store.stage_workspace(request)  # type: ignore[arg-type]
+    assert presign_lake.emu.request_count("completePresignMultipartUpload") == 2
+    assert presign_lake.emu.request_count("createPresignMultipartUpload") == 1
+    assert presign_lake.read(staged.commit, "large.bin") == LARGE
+
+
+def test_a_refused_completion_aborts_the_upload(presign_lake: Lake, tmp_path: Path) -> None:
+    _, request = large_change(presign_lake, tmp_path)
+    presign_lake.emu.inject_fault("completePresignMultipartUpload", status=400)
+    with pytest.raises(LakeFSError):
+        presign_lake.store.stage_workspace(request)  # type: ignore[arg-type]
+    assert presign_lake.emu.request_count("abortPresignMultipartUpload") == 1
+    assert staging_branches(presign_lake) == []
+
+
+def test_urls_about_to_expire_are_renewed_before_use(presign_lake: Lake, tmp_path: Path) -> None:
+    presign_lake.put({"a.txt": b"a", "b.txt": b"b"})
+    presign_lake.store.conn.clock = lambda: time.time() + 3600  # every listed URL is past its expiry
+    download(presign_lake, tmp_path / "ws")
+    assert presign_lake.emu.request_count("statObject") == 2 and presign_lake.emu.request_count("presigned") == 2

@@ -187,6 +187,8 @@ class Handler(LoopbackHandler):
         try:
             if found is None and path == PRESIGNED_PATH:
                 self.emulator.record(method, "presigned")
+                if decision.status is not None:  # the object store's own refusal (an expired URL is a 403)
+                    raise ApiError(decision.status, MESSAGES.get(decision.status, "Forbidden"))
                 return self.emulator.api.serve_presigned(method, call)
             if found is None:
                 raise ApiError(501, f"not emulated: {method} {path} (see docs/lakefs-emulator.md)")
