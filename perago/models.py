@@ -14,16 +14,14 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from perago.names import branch_name_problem, repository_name_problem, tag_name_problem
 from perago.spec import WorkspaceSpec
 
 if TYPE_CHECKING:
     from perago.snapshot import Entry, SnapshotDiff
 
 # lakeFS naming rules (lakeFS pkg/graveler validation).
-REPOSITORY_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
-BRANCH_NAME_RE = re.compile(r"^\w[-\w]*$")
 COMMIT_ID_RE = re.compile(r"^[a-fA-F0-9]{6,64}$")
-TAG_NAME_RE = re.compile(r"^[^\s~^:?*\[\\/]+(?:/[^\s~^:?*\[\\/]+)*$")
 RefType = Literal["commit", "branch", "tag"]
 
 
@@ -47,28 +45,29 @@ class WorkspaceInput(BaseModel):
     @field_validator("repository")
     @classmethod
     def _repository_name(cls, value: str) -> str:
-        if not REPOSITORY_NAME_RE.match(value):
-            raise ValueError(
-                f"repository {value!r} is not a valid lakeFS repository name "
-                "(3-63 characters: lowercase letters, digits and '-', not starting with '-')"
-            )
+        problem = repository_name_problem(value)
+        if problem:
+            raise ValueError(f"repository {value!r} is not a valid lakeFS repository name ({problem})")
         return value
 
     @field_validator("branch")
     @classmethod
     def _branch_name(cls, value: str) -> str:
-        if not BRANCH_NAME_RE.match(value):
-            raise ValueError(
-                f"branch {value!r} is not a valid lakeFS branch name "
-                "(letters, digits, '_' and '-', not starting with '-'; no slashes)"
-            )
+        problem = branch_name_problem(value)
+        if problem:
+            raise ValueError(f"branch {value!r} is not a valid lakeFS branch name ({problem})")
         return value
 
     @model_validator(mode="after")
     def _ref_matches_type(self) -> WorkspaceInput:
-        rules = {"commit": COMMIT_ID_RE, "branch": BRANCH_NAME_RE, "tag": TAG_NAME_RE}
-        if not rules[self.ref_type].match(self.ref):
-            raise ValueError(f"ref {self.ref!r} is not a valid lakeFS {self.ref_type} reference")
+        problems = {
+            "commit": None if COMMIT_ID_RE.match(self.ref) else "6-64 hexadecimal digits",
+            "branch": branch_name_problem(self.ref),
+            "tag": tag_name_problem(self.ref),
+        }
+        problem = problems[self.ref_type]
+        if problem:
+            raise ValueError(f"ref {self.ref!r} is not a valid lakeFS {self.ref_type} reference ({problem})")
         return self
 
     def published_output(self, ref: str) -> WorkspaceInput:

@@ -120,6 +120,10 @@ def run(argv: list[str]) -> int:
 
     worker = Worker(tasks, settings)
     worker.api.check()
+    if any(t.workspace is not None for t in tasks):
+        from perago.lakefs.health import check_lakefs
+
+        check_lakefs(settings)
     sync_task_definitions(tasks, worker.api, update=args.register)
     if settings.metrics_port is not None:
         serve_metrics(worker.metrics, "0.0.0.0", settings.metrics_port)  # scraped from outside the host

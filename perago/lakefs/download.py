@@ -1,9 +1,17 @@
 """Download a lakeFS ref into an attempt directory: pin, list, check every path, then fetch in parallel.
 
-Each file is streamed (presigned URL when the server offers one, else the API) into a temporary file next to its
-target, hashed with SHA-256 on the way, size-checked, checked against the ``sha256`` user metadata perago stores on
-upload, renamed into place, and recorded with its stamp (:func:`perago.snapshot.record_downloaded_file`) so the
-before-snapshot costs no further read.
+Each file is streamed (presigned URL when the repository's storage offers one, else the API) into a temporary file
+next to its target, hashed with SHA-256 on the way, size-checked, checked against the ``sha256`` user metadata
+perago stores on upload, renamed into place, and recorded with its stamp
+(:func:`perago.snapshot.record_downloaded_file`) so the before-snapshot costs no further read.
+
+Keys that cannot be files are sorted out before anything is written (:func:`classify_keys`): directory markers
+(``dir/``) and keys with empty or ``.`` segments (``a//b``) are valid lakeFS paths no local file can stand for, so
+they are skipped and named in a warning (and never deleted by a later publication, which only sees what was
+downloaded); a path that escapes the workspace, or that is both a file and a directory, refuses the download.
+
+Presigned URLs expire (15 minutes, less with expiring credentials): a URL past its expiry, or one the object store
+answers 403 to, is replaced by a fresh one (:func:`refresh_presigned_url`) and the download goes on.
 """
 
 from __future__ import annotations
@@ -17,8 +25,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from loguru import logger
+
 from perago.errors import LakeFSError, UnsafePathError
 from perago.lakefs.client import LakeFSConnection
+from perago.lakefs.headers import decode_header_value
 from perago.lakefs.paths import (
     SYMLINK_METADATA_KEY,
     check_object_path,
@@ -30,6 +41,8 @@ from perago.models import DownloadRecord, WorkspaceInput
 from perago.snapshot import Entry, record_downloaded_file, symlink_entry
 
 CHUNK = 1024 * 1024
+REFRESHES = 3  # fresh URLs tried for one file before its 403 counts as a (retryable) failure
+EXPIRY_MARGIN_S = 30
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,7 @@ class RemoteObject:
     size: int
     address: str
     metadata: dict[str, str]
+    expiry: int | None = None
 
 
 def resolve_commit(conn: LakeFSConnection, workspace: WorkspaceInput) -> str:
@@ -51,8 +65,7 @@ def resolve_commit(conn: LakeFSConnection, workspace: WorkspaceInput) -> str:
     return str(commit.id)
 
 
-def list_objects(conn: LakeFSConnection, repository: str, commit: str, presign: bool) -> list[RemoteObject]:
-    """Every object of a commit (paginated, user metadata included)."""
+def _list(conn: LakeFSConnection, repository: str, commit: str, presign: bool) -> list[RemoteObject]:
     found: list[RemoteObject] = []
     after = ""
     while True:
@@ -70,11 +83,72 @@ def list_objects(conn: LakeFSConnection, repository: str, commit: str, presign: 
         )
         for item in page.results:
             if item.path_type == "object":
-                meta = {str(k).lower(): str(v) for k, v in (item.metadata or {}).items()}
-                found.append(RemoteObject(item.path, int(item.size_bytes or 0), item.physical_address or "", meta))
+                meta = {str(k).lower(): decode_header_value(str(v)) for k, v in (item.metadata or {}).items()}
+                address, expiry = item.physical_address or "", item.physical_address_expiry
+                found.append(RemoteObject(item.path, int(item.size_bytes or 0), address, meta, expiry))
         if not page.pagination.has_more:
             return found
         after = page.pagination.next_offset
+
+
+def list_objects(conn: LakeFSConnection, repository: str, commit: str) -> tuple[list[RemoteObject], bool]:
+    """Every object of a commit (paginated, user metadata included), and whether their addresses are presigned.
+
+    A 400 to ``presign=true`` means the storage cannot presign: the listing is redone for API transfers.
+    """
+    presign = conn.capabilities.presign(repository)
+    try:
+        return _list(conn, repository, commit, presign), presign
+    except LakeFSError as exc:
+        if not presign or exc.status != 400:
+            raise
+        conn.capabilities.refused(repository, str(exc))
+    return _list(conn, repository, commit, False), False
+
+
+def refresh_presigned_url(conn: LakeFSConnection, repository: str, commit: str, path: str) -> str:
+    """A fresh presigned URL for one object (the listed one expired)."""
+    stat = conn.call(
+        f"renew the presigned URL of {path}",
+        lambda: conn.sdk.objects_api.stat_object(repository, commit, path, presign=True, user_metadata=False),
+    )
+    return str(stat.physical_address)
+
+
+def _not_a_file(path: str) -> str | None:
+    if path.startswith("/"):
+        return None  # absolute: refused by check_object_path
+    if path.endswith("/"):
+        return "directory marker"
+    if any(segment in ("", ".") for segment in path.split("/")):
+        return "empty or '.' path segment"
+    return None
+
+
+def classify_keys(objects: list[RemoteObject], where: str) -> list[RemoteObject]:
+    """The objects that can be files; the skipped keys are named in one warning.
+
+    A file that is also the directory of another object refuses the whole download (nothing is written).
+    """
+    files: list[tuple[RemoteObject, str | None]] = []
+    skipped: list[tuple[RemoteObject, str | None]] = []
+    for obj in objects:
+        reason = _not_a_file(obj.path)
+        (skipped if reason else files).append((obj, reason))
+    if skipped:
+        named = ", ".join(f"{o.path!r} ({r})" for o, r in skipped[:20])
+        more = f" and {len(skipped) - 20} more" if len(skipped) > 20 else ""
+        logger.warning("{}: skipped {} key(s) that cannot be files: {}{}", where, len(skipped), named, more)
+    kept = [obj for obj, _ in files]
+    directories = {o.path.rsplit("/", depth)[0] for o in kept for depth in range(1, o.path.count("/") + 1)}
+    clash = next((o.path for o in kept if o.path in directories), None)
+    if clash is not None:
+        child = next(o.path for o in kept if o.path.startswith(clash + "/"))
+        raise UnsafePathError(
+            f"{where}: {clash!r} is an object and also the directory of {child!r}; a local path cannot be both. "
+            "Rename one of them; nothing was written"
+        )
+    return kept
 
 
 def _stream_to(conn: LakeFSConnection, url: str, api: bool, tmp: Path) -> tuple[str, int]:
@@ -83,7 +157,8 @@ def _stream_to(conn: LakeFSConnection, url: str, api: bool, tmp: Path) -> tuple[
         if response.status != 200:
             raise LakeFSError(
                 f"GET returned HTTP {response.status}",
-                retryable=response.status >= 500 or response.status == 429,
+                # a presigned URL's 403 is the object store saying it expired: not final (see Downloader._get)
+                retryable=response.status >= 500 or response.status == 429 or (response.status == 403 and not api),
                 status=response.status,
             )
         digest, size = hashlib.sha256(), 0
@@ -111,17 +186,28 @@ class Downloader:
         link = obj.metadata.get(SYMLINK_METADATA_KEY)
         if link is not None:
             return obj.path, self._symlink(obj.path, target, link)
-        if self.presign and obj.address.startswith(("http://", "https://")):
-            url, api = obj.address, False
-        else:
-            route = f"/repositories/{self.conn.quote(self.workspace.repository)}/refs/{self.commit}/objects"
-            url, api = self.conn.api_url(route, path=obj.path), True
         tmp = target.parent / f".{target.name[:100]}.perago-part-{uuid.uuid4().hex[:8]}"
         where = f"download {obj.path} from {self.workspace.repository}@{self.commit}"
-        digest, size = self.conn.retry.run(where, lambda: _stream_to(self.conn, url, api, tmp))
+        digest, size = self.conn.retry.run(where, partial(self._get, obj, tmp))
         self._verify(obj, digest, size, tmp)
         os.replace(tmp, target)
         return obj.path, record_downloaded_file(target, digest)
+
+    def _get(self, obj: RemoteObject, tmp: Path) -> tuple[str, int]:
+        if not (self.presign and obj.address.startswith(("http://", "https://"))):
+            route = f"/repositories/{self.conn.quote(self.workspace.repository)}/refs/{self.commit}/objects"
+            return _stream_to(self.conn, self.conn.api_url(route, path=obj.path), True, tmp)
+        url = obj.address
+        if obj.expiry and obj.expiry < self.conn.clock() + EXPIRY_MARGIN_S:
+            url = refresh_presigned_url(self.conn, self.workspace.repository, self.commit, obj.path)
+        for _ in range(REFRESHES):
+            try:
+                return _stream_to(self.conn, url, False, tmp)
+            except LakeFSError as exc:
+                if exc.status != 403:  # the object store's answer to an expired (or revoked) URL
+                    raise
+            url = refresh_presigned_url(self.conn, self.workspace.repository, self.commit, obj.path)
+        return _stream_to(self.conn, url, False, tmp)
 
     def _verify(self, obj: RemoteObject, digest: str, size: int, tmp: Path) -> None:
         expected = obj.metadata.get("sha256")
@@ -151,8 +237,8 @@ def download_workspace(
 ) -> DownloadRecord:
     """Pin, list, check every path, then fetch everything in parallel (see the module docstring)."""
     commit = resolve_commit(conn, workspace)
-    presign = conn.presign()
-    objects = list_objects(conn, workspace.repository, commit, presign)
+    listed, presign = list_objects(conn, workspace.repository, commit)
+    objects = classify_keys(listed, f"{workspace.repository}@{commit}")
     for obj in objects:  # every path is checked before a single byte is written
         check_object_path(obj.path, workspace.repository, commit)
     for parent in sorted({local_path(directory, obj.path).parent for obj in objects}):

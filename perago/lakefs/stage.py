@@ -1,129 +1,110 @@
 """Stage an attempt's changes on a hidden staging branch created from the pinned commit.
 
-Only added and changed files are uploaded (in parallel, streamed from disk, each with its SHA-256 as ``sha256``
-user metadata, re-hashed on the way so a file that changed after the snapshot is caught); removed files are
-bulk-deleted (at most 1,000 paths a call); then one commit with the perago metadata. Symlinks are uploaded as their
-target string with ``perago-symlink`` metadata, and only when the target stays inside the workspace. If anything
-fails after the branch exists, the branch is deleted before the error propagates.
+Only added and changed files are uploaded (in parallel, see ``upload.py``); removed files are bulk-deleted; then one
+commit with the perago metadata. If anything fails after the branch may exist, the branch is deleted before the
+error propagates -- even when its creation seemed to fail, since a creation whose answer was lost did happen.
+
+Every call may be retried after its first try was applied and its answer lost, and real lakeFS then refuses the
+retry: a branch that exists is 409 (graveler.CreateBranch ErrBranchExists), a commit with nothing left staged is 400
+(graveler.Commit ErrNoChanges). So a 409 on creation is accepted when the branch is ours (at the pinned commit,
+nothing staged), and a retried commit first looks for our commit at the branch head (its ``perago.execution_id``).
 """
 
 from __future__ import annotations
 
-import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from pathlib import Path
-from typing import IO
 
-from lakefs_sdk import BranchCreation, CommitCreation, PathList
+from lakefs_sdk import BranchCreation, CommitCreation
+from lakefs_sdk.exceptions import ApiException
+from loguru import logger
 
-from perago.errors import LakeFSError, UnsafePathError, WorkspaceError
-from perago.lakefs.client import LakeFSConnection
+from perago.errors import LakeFSError
+from perago.lakefs.client import TRANSIENT, LakeFSConnection, server_message
 from perago.lakefs.naming import staging_branch_name
-from perago.lakefs.paths import SYMLINK_METADATA_KEY, symlink_target_is_inside
+from perago.lakefs.upload import Uploader
 from perago.models import StagedWorkspace, StageRequest
-from perago.snapshot import Entry
-
-MAX_DELETE = 1000
 
 
-class _HashingReader:
-    """Wraps a file so that what is sent is hashed as it is read."""
+def create_branch(conn: LakeFSConnection, repository: str, branch: str, source: str) -> None:
+    """Create a hidden branch at commit ``source``; an existing one that is ours (a lost answer) is accepted."""
 
-    def __init__(self, handle: IO[bytes]) -> None:
-        self.handle = handle
-        self.digest = hashlib.sha256()
+    def once() -> None:
+        try:
+            conn.sdk.branches_api.create_branch(repository, BranchCreation(name=branch, source=source, hidden=True))
+        except ApiException as exc:
+            if exc.status != 409 or not _is_fresh(conn, repository, branch, source):
+                raise
 
-    def read(self, size: int = -1) -> bytes:
-        chunk = self.handle.read(size if size and size > 0 else 1024 * 1024)
-        self.digest.update(chunk)
-        return chunk
-
-
-def _upload_once(conn: LakeFSConnection, url: str, path: Path, entry: Entry) -> None:
-    headers = {
-        "Content-Type": "application/octet-stream",
-        "Content-Length": str(entry.size),
-        "x-lakefs-meta-sha256": entry.sha256,
-    }
-    if entry.kind == "symlink":
-        assert entry.target is not None
-        headers[f"x-lakefs-meta-{SYMLINK_METADATA_KEY}"] = entry.target
-        response = conn.request("POST", url, api=True, body=entry.target.encode(), headers=headers)
-        _check(response.status, response.data)
-        return
-    with open(path, "rb") as handle:
-        reader = _HashingReader(handle)
-        response = conn.request("POST", url, api=True, body=reader, headers=headers, preload_content=True)
-        _check(response.status, response.data)
-    if reader.digest.hexdigest() != entry.sha256:
-        raise WorkspaceError(f"{path} changed after the task returned; refusing to publish a torn workspace")
+    conn.call(f"create staging branch {branch} in {repository}", once)
 
 
-def _check(status: int, data: bytes) -> None:
-    if status not in (200, 201):
-        raise LakeFSError(
-            f"upload returned HTTP {status}: {data[:200].decode(errors='replace')}",
-            retryable=status >= 500 or status == 429,
-            status=status,
-        )
+def _is_fresh(conn: LakeFSConnection, repository: str, branch: str, source: str) -> bool:
+    """The branch exists at ``source`` with nothing staged: our own creation whose answer was lost."""
+    try:
+        head = conn.sdk.branches_api.get_branch(repository, branch).commit_id
+        staged = conn.sdk.branches_api.diff_branch(repository, branch, amount=1).results
+    except (ApiException, *TRANSIENT):
+        return False
+    return bool(head == source or head.startswith(source)) and not staged
 
 
-class Stager:
-    """Uploads one attempt's changes."""
+def commit_branch(conn: LakeFSConnection, request: StageRequest, branch: str, base: str) -> str:
+    """Commit the staging branch; a retry whose first try landed returns that commit instead."""
+    repo, execution_id = request.workspace.repository, request.execution_id
+    body = CommitCreation(message=f"perago: {request.task_name} ({execution_id})", metadata=dict(request.metadata))
 
-    def __init__(self, conn: LakeFSConnection, request: StageRequest, branch: str) -> None:
-        self.conn, self.request, self.branch = conn, request, branch
+    def ours() -> str | None:
+        try:
+            head = conn.sdk.commits_api.get_commit(repo, branch)
+        except (ApiException, *TRANSIENT):
+            return None
+        mine = (head.metadata or {}).get("perago.execution_id") == execution_id and head.id != base
+        return str(head.id) if mine else None
 
-    def upload(self, rel: str) -> None:
-        """Upload one added or changed path (retried on transient failures)."""
-        entry = self.request.after[rel]
-        if entry.kind == "symlink" and not symlink_target_is_inside(rel, entry.target or ""):
-            raise UnsafePathError(
-                f"symlink {rel!r} points outside the workspace ({entry.target!r}); refused, not followed"
-            )
-        repo = self.conn.quote(self.request.workspace.repository)
-        url = self.conn.api_url(f"/repositories/{repo}/branches/{self.branch}/objects", path=rel)
-        local = self.request.directory.joinpath(*rel.split("/"))
-        self.conn.retry.run(f"upload {rel} to {self.branch}", lambda: _upload_once(self.conn, url, local, entry))
+    def once() -> str:
+        try:
+            return str(conn.sdk.commits_api.commit(repo, branch, body).id)
+        except ApiException as exc:
+            if exc.status == 400 and "no changes" in server_message(exc) and (found := ours()) is not None:
+                return found
+            raise
 
-    def delete(self, paths: list[str]) -> None:
-        """Bulk-delete removed paths, at most 1,000 a call."""
-        repo = self.request.workspace.repository
-        for start in range(0, len(paths), MAX_DELETE):
-            chunk = paths[start : start + MAX_DELETE]
-            self.conn.call(
-                f"delete {len(chunk)} object(s) on {self.branch}",
-                partial(self.conn.sdk.objects_api.delete_objects, repo, self.branch, PathList(paths=chunk)),
-            )
+    return conn.retry.run(f"commit staging branch {branch}", once, on_retry=lambda _: ours())
 
 
 def stage_workspace(conn: LakeFSConnection, request: StageRequest, workers: int) -> StagedWorkspace:
     """Create the staging branch, upload, delete, commit; returns the staged commit."""
     repo = request.workspace.repository
     branch = staging_branch_name(request.attempt.workflow_id, request.task_name, request.execution_id)
-    creation = BranchCreation(name=branch, source=request.workspace.ref, hidden=True)
-    conn.call(f"create staging branch {branch} in {repo}", lambda: conn.sdk.branches_api.create_branch(repo, creation))
+    base = request.workspace.ref
     try:
-        stager = Stager(conn, request, branch)
+        create_branch(conn, repo, branch, base)
+        uploader = Uploader(conn, repo, branch, request.directory)
         upserts = list(request.diff.upserted)
         if upserts:
             with ThreadPoolExecutor(max_workers=min(workers, len(upserts)), thread_name_prefix="perago-put") as pool:
-                list(pool.map(stager.upload, upserts))
-        stager.delete(list(request.diff.removed))
-        message = f"perago: {request.task_name} ({request.execution_id})"
-        body = CommitCreation(message=message, metadata=dict(request.metadata))
-        commit = conn.call(f"commit staging branch {branch}", lambda: conn.sdk.commits_api.commit(repo, branch, body))
+                list(pool.map(lambda rel: uploader.upload(rel, request.after[rel]), upserts))
+        uploader.delete(list(request.diff.removed))
+        commit = commit_branch(conn, request, branch, base)
     except BaseException:
-        delete_branch_quietly(conn, repo, branch)
+        remove_branch(conn, repo, branch)
         raise
-    return StagedWorkspace(repository=repo, branch=branch, commit=str(commit.id))
+    return StagedWorkspace(repository=repo, branch=branch, commit=commit)
 
 
 def delete_branch_quietly(conn: LakeFSConnection, repository: str, branch: str) -> None:
     """Delete a branch; a missing branch counts as deleted."""
     try:
-        conn.call(f"delete branch {branch}", lambda: conn.sdk.branches_api.delete_branch(repository, branch))
+        conn.call(f"delete branch {branch}", partial(conn.sdk.branches_api.delete_branch, repository, branch))
     except LakeFSError as exc:
         if exc.status != 404:
             raise
+
+
+def remove_branch(conn: LakeFSConnection, repository: str, branch: str) -> None:
+    """Best-effort removal after a failure: never hides the original error (the janitor collects what remains)."""
+    try:
+        delete_branch_quietly(conn, repository, branch)
+    except LakeFSError as exc:
+        logger.warning("could not delete staging branch {} of {}: {}", branch, repository, exc)

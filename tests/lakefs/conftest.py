@@ -14,13 +14,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from loguru import logger
 
+from perago.execution import TaskExecutionContext
 from perago.lakefs.store import LakeFSWorkspaceStore
-from perago.models import WorkspaceInput
+from perago.models import AttemptSnapshot, DownloadRecord, StagedWorkspace, WorkspaceInput
+from perago.runtime import attempt_metadata
 from perago.settings import PeragoSettings
+from perago.snapshot import diff_snapshots, snapshot_directory
+from perago.spec import WorkspaceSpec
+from perago.task import TaskDefinition
 from perago.testing.lakefs import LakeFSEmulator
 
 REPO = "songs"
+ATTEMPT = AttemptSnapshot(task_id="task-1", workflow_id="wf-1", poll_count=1, retry_count=0, worker_id="w-1")
 
 
 @dataclass
@@ -74,6 +81,20 @@ class Lake:
         return WorkspaceInput(repository=REPO, branch="main", ref_type=ref_type, ref=ref)  # type: ignore[arg-type]
 
 
+def lake_for(emu: LakeFSEmulator, **overrides: Any) -> Lake:
+    """A store (recording its backoff sleeps instead of sleeping) for a started emulator with a ``songs`` repo."""
+    if REPO not in emu.api.repos:
+        emu.create_repository(REPO)
+    settings = PeragoSettings(
+        lakefs_endpoint=emu.endpoint,
+        lakefs_access_key_id=emu.access_key_id,
+        lakefs_secret_access_key=emu.secret_access_key,
+        **{"transfer_workers": 8, **overrides},
+    )
+    sleeps: list[float] = []
+    return Lake(emu, LakeFSWorkspaceStore.from_settings(settings, sleep=sleeps.append), settings, sleeps)
+
+
 @pytest.fixture(params=["presign", "api", "s3"])
 def lake(request: pytest.FixtureRequest) -> Iterator[Lake]:
     """The store against the emulator: presigned transfers, API-streamed transfers, and S3 (moto) presigned."""
@@ -83,15 +104,73 @@ def lake(request: pytest.FixtureRequest) -> Iterator[Lake]:
     else:
         emulator = LakeFSEmulator(presign=request.param == "presign")
     with emulator as emu:
-        emu.create_repository(REPO)
-        settings = PeragoSettings(
-            lakefs_endpoint=emu.endpoint,
-            lakefs_access_key_id=emu.access_key_id,
-            lakefs_secret_access_key=emu.secret_access_key,
-            transfer_workers=8,
-        )
-        sleeps: list[float] = []
-        yield Lake(emu, LakeFSWorkspaceStore.from_settings(settings, sleep=sleeps.append), settings, sleeps)
+        yield lake_for(emu)
+
+
+@pytest.fixture
+def presign_lake() -> Iterator[Lake]:
+    """The store against an emulator that presigns (memory blockstore, URLs signed and expired by the emulator)."""
+    with LakeFSEmulator() as emu:
+        yield lake_for(emu)
+
+
+@dataclass(frozen=True)
+class Attempted:
+    """What the runtime would hand the store's seed-shaped callbacks after an attempt's body: the attempt directory
+    and the execution context (pinned input, diff, after-snapshot, perago metadata)."""
+
+    root: Path
+    execution: TaskExecutionContext
+
+    @property
+    def metadata(self) -> Mapping[str, str]:
+        return self.execution.metadata
+
+
+def request_for(lake: Lake, root: Path, before: dict, commit: str, execution_id: str = "exec-1") -> Attempted:
+    """What changed in ``root`` since ``before`` (the attempt's perago metadata included)."""
+    after = snapshot_directory(root, previous=before)
+    task = TaskDefinition(name="build", fn=lambda: None, params_model=object, output_model=object)  # type: ignore[arg-type]
+    metadata = attempt_metadata(task, ATTEMPT, execution_id, commit, {})
+    execution = TaskExecutionContext(
+        ATTEMPT,
+        execution_id,
+        identity=ATTEMPT,
+        task_name="build",
+        pinned_workspace=lake.workspace(commit, "commit"),
+        diff=diff_snapshots(before, after),
+        after=after,
+        metadata=metadata,
+    )
+    return Attempted(root, execution)
+
+
+def stage(lake: Lake, attempted: Attempted) -> StagedWorkspace:
+    """The store's ``stage_workspace(workspace_dir, workspace_input, workspace_spec, execution)``."""
+    workspace = attempted.execution.pinned_workspace
+    assert workspace is not None
+    return lake.store.stage_workspace(attempted.root, workspace, WorkspaceSpec(), attempted.execution)
+
+
+def publish(
+    lake: Lake, staged: StagedWorkspace, workspace: WorkspaceInput, attempted: Attempted | Mapping[str, str]
+) -> str:
+    """The store's ``publish_workspace(staged, workspace_input, workspace_spec, execution)``."""
+    if isinstance(attempted, Attempted):
+        execution = attempted.execution
+    else:
+        execution = TaskExecutionContext(ATTEMPT, "exec-x", identity=ATTEMPT, task_name="build", metadata=attempted)
+    return lake.store.publish_workspace(staged, workspace, WorkspaceSpec(), execution)
+
+
+def download(lake: Lake, root: Path, ref: str = "main", ref_type: str = "branch") -> DownloadRecord:
+    """Download ``ref`` into a new directory ``root``."""
+    root.mkdir(parents=True)
+    return lake.store.download_workspace(lake.workspace(ref, ref_type), WorkspaceSpec(), root)
+
+
+def staging_branches(lake: Lake) -> list[str]:
+    return [b for b in lake.branches() if b.startswith("perago-stg-")]
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -102,3 +181,16 @@ def tree(root: Path) -> dict[str, bytes]:
             if not path.is_symlink():
                 out[path.relative_to(root).as_posix()] = path.read_bytes()
     return out
+
+
+@pytest.fixture
+def warnings_logged() -> Iterator[list[str]]:
+    """perago's WARNING-and-above log lines while the test runs."""
+    lines: list[str] = []
+    logger.enable("perago")
+    sink = logger.add(lambda m: lines.append(m.record["message"]), level="WARNING")
+    try:
+        yield lines
+    finally:
+        logger.remove(sink)
+        logger.disable("perago")

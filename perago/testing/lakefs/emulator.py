@@ -1,22 +1,25 @@
-"""``LakeFSEmulator``: a lakeFS-compatible HTTP server on loopback, for tests and the embedded demo."""
+"""``LakeFSEmulator``: a lakeFS-compatible HTTP server on loopback, for tests, soaks and the embedded demo."""
 
 from __future__ import annotations
 
 import pickle
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
+from perago.testing.lakefs.base import HookRefusal
 from perago.testing.lakefs.blobs import Blobs, BlobStore
-from perago.testing.lakefs.calls import Call, Reply
+from perago.testing.lakefs.calls import Reply
+from perago.testing.lakefs.faults import FaultOptions, Faults
 from perago.testing.lakefs.presign import Presigner
 from perago.testing.lakefs.routes import LakeFSApi
 from perago.testing.lakefs.server import OPERATION_IDS, Handler
-from perago.testing.lakefs.state import ApiError, Repository
+from perago.testing.lakefs.state import Repository
 
 DEFAULT_ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 DEFAULT_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -25,11 +28,12 @@ DEFAULT_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 class LakeFSEmulator:
     """A lakeFS API server (``/api/v1``) on a loopback port, started in-process.
 
-    ``lakefs_sdk``, the high-level ``lakefs`` package and ``lakefs-spec`` work against it unchanged. Storage is in
-    memory by default (``blockstore="s3"`` keeps blobs in a real S3 endpoint such as moto's server, with presigned
-    URLs pointing at it, as lakeFS on S3 does); with ``storage_dir`` blobs live in that directory and the
-    repositories are saved there when the emulator stops, so a restarted emulator continues where it was. Presigned
-    URLs (when ``presign`` is on for a repository) are HMAC-signed by the emulator and served by it.
+    ``lakefs_sdk``, the high-level ``lakefs`` package and ``lakefs-spec`` work against it unchanged; what it does
+    and does not emulate is in docs/lakefs-emulator.md. Storage is in memory by default (``blockstore="s3"`` keeps
+    blobs in a real S3 endpoint such as moto's server, with presigned URLs pointing at it, as lakeFS on S3 does);
+    with ``storage_dir`` blobs live in that directory and the repositories are saved there when the emulator stops,
+    so a restarted emulator continues where it was. ``faults`` (or :meth:`set_faults`) adds latency and random
+    429/5xx, dropped and applied-then-lost answers; ``multi_storage`` answers the config as a multi-storage server.
     """
 
     def __init__(
@@ -44,6 +48,9 @@ class LakeFSEmulator:
         blockstore: Literal["memory", "s3"] = "memory",
         s3_endpoint: str | None = None,
         s3_bucket: str = "lakefs-emulator",
+        faults: FaultOptions | None = None,
+        multi_storage: bool = False,
+        presign_multipart: bool = True,
     ) -> None:
         self.access_key_id = access_key_id
         self.secret_access_key = secret_access_key
@@ -59,11 +66,11 @@ class LakeFSEmulator:
             blobs = S3BlobStore(s3_endpoint, s3_bucket)
         else:
             blobs = BlobStore(storage_dir / "blobs" if storage_dir else None)
-        self.api = LakeFSApi(blobs, self.presigner, presign)
-        self.latency: dict[str, float] = {}
-        self._faults: dict[str, list[Any]] = {}
+        self.api = LakeFSApi(blobs, self.presigner, presign, clock, multi_storage)
+        self.api.presign_multipart = presign_multipart
+        self.faults = Faults(faults)
         self._lock = threading.Lock()
-        self.requests: list[tuple[str, str, str]] = []
+        self._counts: Counter[tuple[str, str]] = Counter()
         self.last_replies: dict[str, tuple[int, Any]] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -82,6 +89,7 @@ class LakeFSEmulator:
         handler = type("BoundHandler", (Handler,), {"emulator": self})
         self._server = ThreadingHTTPServer((self._host, self._port), handler)
         self._server.daemon_threads = True
+        self._server.request_queue_size = 128  # several worker processes connect at once in soaks
         self.presigner.base_url = self.endpoint
         self._thread = threading.Thread(target=self._server.serve_forever, name="lakefs-emulator", daemon=True)
         self._thread.start()
@@ -106,7 +114,8 @@ class LakeFSEmulator:
     def _load(self) -> None:
         path = self._state_file()
         if path is not None and path.exists():
-            self.api.repos = pickle.loads(path.read_bytes())
+            saved = pickle.loads(path.read_bytes())
+            self.api.repos, self.api.used_namespaces = saved["repositories"], saved["namespaces"]
             for repo in self.api.repos.values():
                 repo.lock = threading.RLock()
 
@@ -114,50 +123,75 @@ class LakeFSEmulator:
         path = self._state_file()
         if path is not None:
             repos = {name: _without_lock(repo) for name, repo in self.api.repos.items()}
-            path.write_bytes(pickle.dumps(repos))
+            path.write_bytes(pickle.dumps({"repositories": repos, "namespaces": self.api.used_namespaces}))
 
     # -- convenience and test controls ---------------------------------------------------------------------------
-    def create_repository(self, name: str, default_branch: str = "main", presign: bool | None = None) -> Repository:
+    def create_repository(
+        self, name: str, default_branch: str = "main", presign: bool | None = None, storage_namespace: str = ""
+    ) -> Repository:
         """Create a repository without HTTP (its first commit is "Repository created")."""
-        return self.api.create_repository(name, f"mem://{name}", default_branch, presign)
+        namespace = storage_namespace or f"{self.api.blockstore_type()}://{name}"
+        return self.api.create_repository(name, namespace, default_branch, presign)
 
     def set_presign(self, repository: str, enabled: bool) -> None:
-        """Switch presigned URLs on or off for one repository."""
+        """Say whether one repository's storage can presign (lakeFS's mem/local adapters cannot)."""
         self.api.repos[repository].presign = enabled
 
+    def set_faults(self, **options: Any) -> None:
+        """Replace the random faults and latency (keyword arguments of :class:`FaultOptions`)."""
+        self.faults.configure(FaultOptions(**options))
+
     def inject_fault(self, operation_id: str, status: int = 503, times: int = 1) -> None:
-        """Make the next ``times`` calls of an operation fail with ``status``."""
-        self._check(operation_id)
-        with self._lock:
-            self._faults.setdefault(operation_id, []).extend([status] * times)
+        """Make the next ``times`` calls of an operation fail with ``status`` before doing anything."""
+        self.faults.queue(self._check(operation_id), status, times)
 
     def drop_connection(self, operation_id: str, times: int = 1) -> None:
-        """Make the next ``times`` calls of an operation drop the connection without answering."""
-        self._check(operation_id)
-        with self._lock:
-            self._faults.setdefault(operation_id, []).extend(["drop"] * times)
+        """Make the next ``times`` calls of an operation drop the connection without doing anything."""
+        self.faults.queue(self._check(operation_id), "drop", times)
+
+    def lose_answer(self, operation_id: str, times: int = 1) -> None:
+        """Make the next ``times`` calls of an operation take effect, then drop the connection unanswered."""
+        self.faults.queue(self._check(operation_id), "lose", times)
 
     def add_latency(self, operation_id: str, seconds: float) -> None:
-        """Delay every call of an operation."""
-        self._check(operation_id)
-        self.latency[operation_id] = seconds
+        """Delay every call of an operation (on top of the global latency)."""
+        self.faults.latency[self._check(operation_id)] = seconds
+
+    @property
+    def latency(self) -> dict[str, float]:
+        """Per-operation added latency (seconds)."""
+        return self.faults.latency
 
     def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
-        self.latency.clear()
+        """Forget queued and random faults and added latency."""
+        self.faults.clear()
 
-    def take_fault(self, operation_id: str) -> Any:
-        with self._lock:
-            queue = self._faults.get(operation_id)
-            return queue.pop(0) if queue else None
+    def fail_hook(self, event: str, message: str, repository: str = "*", branch: str = "*") -> None:
+        """Make a pre-<event> hook (``pre-commit``, ``pre-merge``, ``pre-create-branch``...) refuse with 412."""
+        with self.api.lock:
+            self.api.refusals.append(HookRefusal(event, message, repository, branch))
 
-    def record(self, method: str, operation_id: str, path: str) -> None:
+    def clear_hooks(self) -> None:
+        with self.api.lock:
+            self.api.refusals.clear()
+
+    def protect_branch(
+        self, repository: str, pattern: str, blocked: Iterable[str] = ("staging_write", "commit")
+    ) -> None:
+        """A branch protection rule (glob ``pattern``) blocking staging writes and/or commits (403)."""
+        self.api.repos[repository].protected[pattern] = frozenset(blocked)
+
+    def fail_deletes(self, times: int = 1) -> None:
+        """Make the next ``times`` DeleteObjects calls answer 200 with a 500 error for every path (nothing deleted)."""
+        with self.api.lock:
+            self.api.failing_deletes += times
+
+    def record(self, method: str, operation_id: str) -> None:
         with self._lock:
-            self.requests.append((method, operation_id, path))
+            self._counts[(method, operation_id)] += 1
 
     def remember(self, operation_id: str, reply: Reply) -> None:
-        """Keep the last JSON answer of each operation (contract tests validate it against the swagger)."""
+        """Keep the last JSON answer of each operation (contract tests validate it against lakefs_sdk's models)."""
         if isinstance(reply.body, (dict, list)):
             with self._lock:
                 self.last_replies[operation_id] = (reply.status, reply.body)
@@ -171,33 +205,26 @@ class LakeFSEmulator:
         """How many API calls arrived (optionally of one operation and/or method)."""
         with self._lock:
             return sum(
-                1
-                for m, op, _ in self.requests
+                n
+                for (m, op), n in self._counts.items()
                 if (operation_id is None or op == operation_id) and (method is None or m == method)
             )
 
     def reset_requests(self) -> None:
         with self._lock:
-            self.requests.clear()
+            self._counts.clear()
 
     @staticmethod
-    def _check(operation_id: str) -> None:
-        if operation_id not in OPERATION_IDS:
-            raise ValueError(f"unknown lakeFS operationId {operation_id!r}; known: {', '.join(OPERATION_IDS)}")
-
-    def serve_presigned(self, method: str, call: Call) -> Reply:
-        """GET (download) or PUT (upload) through a presigned URL."""
-        address = self.presigner.verify(call.query, method)
-        if method == "PUT":
-            self.api.blobs.put(address, call.body)
-            return Reply(200, None, {"ETag": '"x"'})
-        if method != "GET" or not self.api.blobs.exists(address):
-            raise ApiError(404, "no such object")
-        return Reply(200, memoryview(self.api.blobs.get(address)), {}, "application/octet-stream")
+    def _check(operation_id: str) -> str:
+        if operation_id not in OPERATION_IDS and operation_id != "presigned":
+            known = ", ".join([*OPERATION_IDS, "presigned"])
+            raise ValueError(f"unknown lakeFS operationId {operation_id!r}; known: {known}")
+        return operation_id
 
 
 def _without_lock(repo: Repository) -> Repository:
     clone = Repository(repo.name, repo.storage_namespace, repo.default_branch, repo.creation_date, repo.presign)
-    clone.commits, clone.branches, clone.tags, clone.metadata = repo.commits, repo.branches, repo.tags, repo.metadata
+    for name in ("storage_id", "read_only", "commits", "branches", "tags", "metadata", "protected"):
+        setattr(clone, name, getattr(repo, name))
     clone.lock = None  # type: ignore[assignment]
     return clone

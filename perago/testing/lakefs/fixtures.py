@@ -1,4 +1,10 @@
-"""pytest fixtures: ``lakefs_emulator`` (memory blockstore, presign on) and ``s3_lakefs_emulator`` (S3 on moto)."""
+"""pytest fixtures: ``lakefs_emulator`` (memory blockstore, presign on) and ``s3_lakefs_emulator`` (S3 on moto).
+
+Both take emulator options through indirect parametrization, faults and latency included::
+
+    @pytest.mark.parametrize("lakefs_emulator", [{"faults": FaultOptions(fault_rate=0.1, seed=7)}], indirect=True)
+    def test_survives_faults(lakefs_emulator): ...
+"""
 
 from __future__ import annotations
 
@@ -11,10 +17,17 @@ import pytest
 from perago.testing.lakefs.emulator import LakeFSEmulator
 
 
+def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    options = getattr(request, "param", None) or {}
+    if not isinstance(options, dict):
+        raise TypeError(f"lakeFS emulator fixture parameters must be a dict of LakeFSEmulator options, got {options!r}")
+    return options
+
+
 @pytest.fixture
-def lakefs_emulator() -> Iterator[LakeFSEmulator]:
+def lakefs_emulator(request: pytest.FixtureRequest) -> Iterator[LakeFSEmulator]:
     """A started lakeFS emulator on a free loopback port."""
-    with LakeFSEmulator() as emulator:
+    with LakeFSEmulator(**_options(request)) as emulator:
         yield emulator
 
 
@@ -33,8 +46,9 @@ def moto_s3_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture
-def s3_lakefs_emulator(moto_s3_endpoint: str) -> Iterator[LakeFSEmulator]:
+def s3_lakefs_emulator(request: pytest.FixtureRequest, moto_s3_endpoint: str) -> Iterator[LakeFSEmulator]:
     """A lakeFS emulator whose blockstore is S3 (moto), a new bucket per test; presigned URLs point at S3."""
     bucket = f"lakefs-{uuid.uuid4().hex[:12]}"
-    with LakeFSEmulator(blockstore="s3", s3_endpoint=moto_s3_endpoint, s3_bucket=bucket) as emulator:
+    options = {"blockstore": "s3", "s3_endpoint": moto_s3_endpoint, "s3_bucket": bucket, **_options(request)}
+    with LakeFSEmulator(**options) as emulator:
         yield emulator

@@ -1,91 +1,107 @@
-"""Three-way merge, diffs and reverts over commit trees, as lakeFS computes them (per path, by entry identity)."""
+"""Three-way merges and diffs over commit trees, as lakeFS's committed manager computes them.
+
+- :func:`merge_trees` is pkg/graveler/committed/manager.go Merge: "no changes" only when the source's metarange
+  equals the base's (unless allow_empty/force); the source's tree as-is when the destination did not move from the
+  base; otherwise a per-path three-way merge by entry identity where a path changed differently on both sides is a
+  conflict unless the strategy picks a side.
+- :func:`compare` is the three-dot diff (committed/compare_iterator.go): what the source (right) changed since the
+  merge base, with paths both sides changed differently reported as ``conflict``.
+- :func:`diff_trees` is the two-dot diff (committed Diff): added / removed / changed from left to right.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from perago.testing.lakefs.state import ApiError, Commit, Entry, Repository, same_tree
+from perago.testing.lakefs.calls import ApiError
+from perago.testing.lakefs.state import Entry, tree_id
+
+STRATEGIES = {"": "default", "dest-wins": "dest-wins", "source-wins": "source-wins"}
+STRATEGY_KEY = ".lakefs.merge.strategy"  # graveler.MergeStrategyMetadataKey
 
 
-def diff_trees(left: dict[str, Entry], right: dict[str, Entry]) -> list[dict[str, Any]]:
-    """lakeFS Diff records from ``left`` to ``right``, sorted by path."""
-    out = []
-    for path in sorted(left.keys() | right.keys()):
-        a, b = left.get(path), right.get(path)
-        if a is None and b is not None:
-            out.append({"type": "added", "path": path, "path_type": "object", "size_bytes": b.size})
-        elif b is None and a is not None:
-            out.append({"type": "removed", "path": path, "path_type": "object", "size_bytes": a.size})
-        elif a is not None and b is not None and a.identity != b.identity:
-            out.append({"type": "changed", "path": path, "path_type": "object", "size_bytes": b.size})
-    return out
+class NoChangesError(ApiError):
+    """graveler.ErrNoChanges (400 "no changes")."""
+
+    def __init__(self, message: str = "no changes") -> None:
+        super().__init__(400, message)
 
 
 def _ident(entry: Entry | None) -> tuple[Any, ...] | None:
     return None if entry is None else entry.identity
 
 
-def _pick(base: Entry | None, src: Entry | None, dst: Entry | None, strategy: str | None, path: str) -> Entry | None:
+def _pick(base: Entry | None, src: Entry | None, dst: Entry | None, strategy: str) -> tuple[bool, Entry | None]:
+    """(conflict?, chosen entry) for one path."""
     if _ident(src) == _ident(base):
-        return dst
+        return False, dst
     if _ident(dst) == _ident(base) or _ident(src) == _ident(dst):
-        return src
+        return False, src
     if strategy == "dest-wins":
-        return dst
+        return False, dst
     if strategy == "source-wins":
-        return src
-    raise ApiError(409, f"conflict found: {path}", {"reference": ""})
+        return False, src
+    return True, None
 
 
-def three_way(
-    base: dict[str, Entry], src: dict[str, Entry], dst: dict[str, Entry], strategy: str | None
-) -> dict[str, Entry]:
-    """The merged tree; raises 409 on the first conflicting path unless a strategy resolves it."""
+def three_way(base: dict[str, Entry], src: dict[str, Entry], dst: dict[str, Entry], strategy: str) -> dict[str, Entry]:
+    """The merged tree; 409 "conflict found" when a path changed differently on both sides."""
     merged: dict[str, Entry] = {}
     for path in sorted(base.keys() | src.keys() | dst.keys()):
-        chosen = _pick(base.get(path), src.get(path), dst.get(path), strategy, path)
+        conflict, chosen = _pick(base.get(path), src.get(path), dst.get(path), strategy)
+        if conflict:
+            raise ApiError(409, "conflict found", {"reference": ""})
         if chosen is not None:
             merged[path] = chosen
     return merged
 
 
-def merge(repo: Repository, source_ref: str, dest: str, body: dict[str, Any]) -> Commit:
-    """Merge ``source_ref`` into branch ``dest`` (the caller holds the repository lock)."""
-    branch = repo.branch(dest)
-    if branch.staging and not same_tree(repo.view(dest), repo.commits[branch.head].tree):
-        raise ApiError(400, f"merge: destination branch {dest} has uncommitted changes")
-    source = repo.resolve(source_ref)
-    head = repo.commits[branch.head]
-    base = repo.merge_base(source.id, head.id)
-    base_tree = base.tree if base is not None else {}
-    strategy = body.get("strategy") or None
-    if strategy not in (None, "dest-wins", "source-wins"):
-        raise ApiError(400, f"merge strategy {strategy!r} is not supported")
-    tree = three_way(base_tree, source.tree, head.tree, strategy)
-    if same_tree(tree, head.tree) and not body.get("allow_empty"):
-        raise ApiError(400, "no changes")
-    parents = [head.id] if body.get("squash_merge") else [head.id, source.id]
-    message = body.get("message") or f"Merge '{source_ref}' into '{dest}'"
-    commit = repo.new_commit(parents, message, dict(body.get("metadata") or {}), tree)
-    branch.head, branch.staging = commit.id, {}
-    return commit
-
-
-def revert_tree(repo: Repository, current: dict[str, Entry], commit: Commit, parent_number: int) -> dict[str, Entry]:
-    """``current`` with the changes ``commit`` made (relative to one parent) undone."""
-    if not commit.parents:
-        raise ApiError(400, "cannot revert the initial commit")
-    if len(commit.parents) > 1 and parent_number < 1:
-        raise ApiError(400, "parent_number is required to revert a merge commit")
-    parent = repo.commits[commit.parents[max(parent_number, 1) - 1]]
-    return three_way(commit.tree, parent.tree, current, None)
-
-
-def cherry_pick_tree(
-    repo: Repository, current: dict[str, Entry], commit: Commit, parent_number: int
+def merge_trees(
+    dest: dict[str, Entry], source: dict[str, Entry], base: dict[str, Entry], strategy: str, allow_empty: bool
 ) -> dict[str, Entry]:
-    """``current`` with the changes ``commit`` made (relative to one parent) applied."""
-    if not commit.parents:
-        raise ApiError(400, "cannot cherry-pick the initial commit")
-    parent = repo.commits[commit.parents[max(parent_number, 1) - 1]]
-    return three_way(parent.tree, commit.tree, current, None)
+    """committedManager.Merge."""
+    if tree_id(source) == tree_id(base) and not allow_empty:
+        raise NoChangesError()
+    if tree_id(dest) == tree_id(base):
+        return source
+    return three_way(base, source, dest, strategy)
+
+
+def diff_trees(left: dict[str, Entry], right: dict[str, Entry]) -> list[tuple[str, str, Entry]]:
+    """(type, path, entry) records from ``left`` to ``right``, sorted by path (entry: right's, or left's if removed)."""
+    out: list[tuple[str, str, Entry]] = []
+    for path in sorted(left.keys() | right.keys()):
+        a, b = left.get(path), right.get(path)
+        if a is None and b is not None:
+            out.append(("added", path, b))
+        elif b is None and a is not None:
+            out.append(("removed", path, a))
+        elif a is not None and b is not None and a.identity != b.identity:
+            out.append(("changed", path, b))
+    return out
+
+
+def _compare_kind(kind: str, base: Entry | None, left: Entry | None, right: Entry | None) -> str | None:
+    if kind == "added":  # on the source only
+        if base is None:
+            return "added"
+        return "conflict" if _ident(base) != _ident(right) else None
+    if kind == "changed":
+        if base is None:  # added on both sides, differently
+            return "conflict"
+        if _ident(base) == _ident(right):  # changed on the destination only
+            return None
+        return "changed" if _ident(base) == _ident(left) else "conflict"
+    if base is None:  # removed on the source, but the destination added it: not a source change
+        return None
+    return "removed" if _ident(base) == _ident(left) else "conflict"
+
+
+def compare(left: dict[str, Entry], right: dict[str, Entry], base: dict[str, Entry]) -> list[tuple[str, str, Entry]]:
+    """The three-dot diff of ``right`` against ``left`` with merge base ``base``."""
+    out: list[tuple[str, str, Entry]] = []
+    for kind, path, entry in diff_trees(left, right):
+        found = _compare_kind(kind, base.get(path), left.get(path), right.get(path))
+        if found is not None:
+            out.append((found, path, entry))
+    return out

@@ -1,217 +1,208 @@
-"""Object operations of the lakeFS emulator: upload, get (Range, presign), stat, list, delete, copy, staging."""
+"""Object operations (controller.go UploadObject, GetObject, HeadObject, StatObject, ListObjects, DeleteObject(s),
+CopyObject, UpdateObjectUserMetadata, GetPhysicalAddress, LinkPhysicalAddress).
+
+- Upload: a raw body or the first ``content`` part of a multipart body; ``x-lakefs-meta-*`` headers become user
+  metadata (keys lowercased, values as Go's HTTP server reads them: surrounding whitespace trimmed, invalid UTF-8
+  replaced); ``If-None-Match: *`` on an existing path is a 412, any other ``If-None-Match`` or ``If-Match`` a 501.
+- Reads honour ``Range`` (httputil.ParseRange: 416 with ``Content-Range: bytes */<size>``), ``If-None-Match``
+  (304) and ``presign`` (302 to a presigned URL; 400 when the storage cannot presign).
+- DeleteObjects answers 200 with per-path errors (403 on a protected branch, 500 when the batch fails).
+- LinkPhysicalAddress trusts ``size_bytes`` and needs a ``checksum`` (as lakeFS does); a linked address with no
+  data reads as 410 "No data" (block.ErrDataNotFound).
+"""
 
 from __future__ import annotations
 
-import re
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from perago.testing.lakefs.calls import Call, Reply, paginate
-from perago.testing.lakefs.state import ApiError, Entry, Repository
+from perago.testing.lakefs.base import ApiBase
+from perago.testing.lakefs.calls import ApiError, Call, Reply, collapse, page_keys, pagination
+from perago.testing.lakefs.refs import view
+from perago.testing.lakefs.state import Entry, Repository
+from perago.testing.lakefs.uploads import multipart_content, parse_range, user_metadata
 
-if TYPE_CHECKING:
-    from perago.testing.lakefs.blobs import Blobs
-    from perago.testing.lakefs.presign import Presigner
-
-MAX_DELETE = 1000
-
-
-def user_metadata(headers: dict[str, str]) -> dict[str, str]:
-    """``x-lakefs-meta-<key>`` headers -> ``{key: value}`` (keys lowercased, as HTTP headers are case-free)."""
-    prefix = "x-lakefs-meta-"
-    return {k[len(prefix) :]: v for k, v in headers.items() if k.startswith(prefix)}
+MAX_DELETE = 1000  # controller.go DefaultMaxDeleteObjects
 
 
-def multipart_content(body: bytes, content_type: str) -> tuple[bytes, str]:
-    """The ``content`` part of a multipart/form-data body and its content type."""
-    match = re.search(r'boundary="?([^";]+)"?', content_type)
-    if not match:
-        raise ApiError(400, "multipart body without boundary")
-    boundary = b"--" + match.group(1).encode()
-    for part in body.split(boundary)[1:]:
-        head, _, data = part.partition(b"\r\n\r\n")
-        if b'name="content"' in head:
-            kind = re.search(rb"content-type:\s*([^\r\n]+)", head, re.IGNORECASE)
-            return data[: data.rfind(b"\r\n")] if data.endswith(b"\r\n") else data, (
-                kind.group(1).decode() if kind else "application/octet-stream"
-            )
-    raise ApiError(400, "multipart body has no 'content' part")
+def _conditions(call: Call) -> bool:
+    """apiutil.BuildConditionFromParams: only ``If-None-Match: *`` is supported (True when given)."""
+    none_match, match = call.headers.get("if-none-match"), call.headers.get("if-match")
+    if match is not None or (none_match is not None and none_match != "*"):
+        raise ApiError(501, "Not Implemented")
+    return none_match == "*"
 
 
-def parse_range(header: str, size: int) -> tuple[int, int] | None:
-    match = re.fullmatch(r"bytes=(\d*)-(\d*)", header.strip())
-    if not match or (not match.group(1) and not match.group(2)):
-        return None
-    if not match.group(1):
-        start, end = max(size - int(match.group(2)), 0), size - 1
-    else:
-        start = int(match.group(1))
-        end = min(int(match.group(2)), size - 1) if match.group(2) else size - 1
-    if start >= size or start > end:
-        raise ApiError(416, f"range {header} not satisfiable for size {size}")
-    return start, end
+class ObjectOps(ApiBase):
+    failing_deletes = 0  # the next N DeleteObjects batches fail (graveler.DeleteBatch error -> per-path 500s)
+    unknown_length_uploads = 0  # uploads without Content-Length (lakeFS streams them: S3 multipart, any size)
 
+    def read_blob(self, entry: Entry) -> bytes:
+        try:
+            return self.blobs.get(entry.address)
+        except (KeyError, FileNotFoundError) as exc:
+            raise ApiError(410, "No data") from exc
 
-class ObjectOps:
-    """Mixed into ``LakeFSApi``."""
-
-    blobs: Blobs
-    presigner: Presigner
-
-    def repo(self, call: Call) -> Repository:  # pragma: no cover - provided by LakeFSApi
-        raise NotImplementedError
-
-    def stats(self, repo: Repository, path: str, entry: Entry, call: Call) -> dict[str, Any]:  # pragma: no cover
-        raise NotImplementedError
-
-    def lookup(self, repo: Repository, ref: str, path: str) -> Entry:  # pragma: no cover
-        raise NotImplementedError
-
-    def store(
-        self, repo: Repository, data: bytes, metadata: dict[str, str], content_type: str
-    ) -> Entry:  # pragma: no cover
-        raise NotImplementedError
-
-    def sign(self, address: str, upload: bool = False) -> tuple[str, int]:  # pragma: no cover
-        raise NotImplementedError
-
-    def _stage(self, repo: Repository, branch: str, path: str, entry: Entry | None, call: Call) -> None:
+    def _stage(self, repo: Repository, branch: str, path: str, entry: Entry | None, only_new: bool) -> None:
         with repo.lock:
             target = repo.branch(branch)
-            if call.headers.get("if-none-match") == "*" and path in repo.view(branch):
-                raise ApiError(412, f"object {path} already exists")
+            self.guard(repo, branch, "staging_write")
+            if only_new and path in repo.staged_view(target):
+                raise ApiError(412, "path already exists")
             target.staging[path] = entry
 
     def uploadObject(self, call: Call) -> Reply:
-        repo, path = self.repo(call), call.require("path")
-        repo.branch(call.params["branch"])
-        content_type = call.headers.get("content-type", "application/octet-stream")
+        repo, path, name = self.repo(call), call.require("path"), call.params["branch"]
+        with repo.lock:
+            if name not in repo.branches:
+                raise ApiError(404, f"branch '{name}' not found")
+        only_new = _conditions(call)
+        if "content-length" not in call.headers:  # WriteBlob(size=-1): the S3 adapter's multipart manager
+            with self.lock:
+                self.unknown_length_uploads += 1
+        content_type = call.headers.get("content-type") or "application/octet-stream"
+        data = call.body
         if content_type.startswith("multipart/form-data"):
             data, content_type = multipart_content(call.body, content_type)
-        else:
-            data = call.body
         entry = self.store(repo, data, user_metadata(call.headers), content_type)
-        self._stage(repo, call.params["branch"], path, entry, call)
-        return Reply(201, self.stats(repo, path, entry, call))
+        self._stage(repo, name, path, entry, only_new)
+        out = self.stats(repo, path, entry, call)
+        return Reply(201, {**out, "metadata": dict(entry.metadata), "physical_address": entry.address})
 
-    def getObject(self, call: Call, head: bool = False) -> Reply:
-        repo = self.repo(call)
-        path = call.require("path")
+    def getObject(self, call: Call) -> Reply:
+        repo, path = self.repo(call), call.require("path")
         entry = self.lookup(repo, call.params["ref"], path)
-        if call.flag("presign") and repo.presign and not head:
-            url, _ = self.sign(entry.address)
+        etag = f'"{entry.checksum}"'
+        if call.headers.get("if-none-match") == etag:
+            return Reply(304)
+        if call.flag("presign"):
+            url, _ = self.sign(repo, entry.address)
             return Reply(302, None, {"Location": url})
-        data = self.blobs.get(entry.address)
         headers = {
-            "ETag": f'"{entry.checksum}"',
+            "ETag": etag,
             "Last-Modified": time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(entry.mtime)),
-            "Accept-Ranges": "bytes",
+            "Content-Disposition": "attachment",
         }
-        span = parse_range(call.headers.get("range", ""), entry.size) if "range" in call.headers else None
-        if span is not None:
-            headers["Content-Range"] = f"bytes {span[0]}-{span[1]}/{entry.size}"
-            return Reply(206, memoryview(data)[span[0] : span[1] + 1], headers, entry.content_type)
-        return Reply(200, memoryview(data), headers, entry.content_type)
+        data = memoryview(self.read_blob(entry))
+        if "range" not in call.headers:
+            return Reply(200, data, headers, entry.content_type)
+        start, end = parse_range(call.headers["range"], entry.size)
+        headers["Content-Range"] = f"bytes {start}-{end}/{entry.size}"
+        return Reply(206, data[start : end + 1], headers, entry.content_type)
 
     def headObject(self, call: Call) -> Reply:
-        reply = self.getObject(call, head=True)
-        reply.headers["Content-Length"] = str(len(reply.body))
-        reply.body = b""
-        return reply
+        """HeadObject answers errors without a body."""
+        try:
+            repo, path = self.repo(call), call.require("path")
+            entry = self.lookup(repo, call.params["ref"], path)
+            headers = {"ETag": f'"{entry.checksum}"', "Accept-Ranges": "bytes", "Content-Length": str(entry.size)}
+            if "range" in call.headers:
+                start, end = parse_range(call.headers["range"], entry.size)
+                headers.update({"Content-Range": f"bytes {start}-{end}/{entry.size}"})
+                headers["Content-Length"] = str(end - start + 1)
+                return Reply(206, b"", headers, entry.content_type)
+            return Reply(200, b"", headers, entry.content_type)
+        except ApiError as exc:
+            return Reply(exc.status, b"", {"Content-Length": "0"})
 
     def statObject(self, call: Call) -> Reply:
-        repo = self.repo(call)
-        path = call.require("path")
+        repo, path = self.repo(call), call.require("path")
         return Reply(200, self.stats(repo, path, self.lookup(repo, call.params["ref"], path), call))
 
     def listObjects(self, call: Call) -> Reply:
         repo = self.repo(call)
-        tree = repo.view(call.params["ref"])
-        prefix, delimiter = call.query.get("prefix", ""), call.query.get("delimiter", "")
+        with repo.lock:
+            tree = view(repo, call.params["ref"])
+            paths = sorted(tree)
+        keys = collapse(paths, call.query.get("prefix", ""), call.query.get("delimiter", ""))
+        page, has_more = page_keys(keys, call, skip_under_after=False)
         results: list[dict[str, Any]] = []
-        seen_prefixes: set[str] = set()
-        for path in sorted(p for p in tree if p.startswith(prefix)):
-            rest = path[len(prefix) :]
-            if delimiter and delimiter in rest:
-                common = prefix + rest[: rest.index(delimiter) + len(delimiter)]
-                if common not in seen_prefixes:
-                    seen_prefixes.add(common)
-                    results.append(
-                        {
-                            "path": common,
-                            "path_type": "common_prefix",
-                            "physical_address": "",
-                            "checksum": "",
-                            "mtime": 0,
-                        }
-                    )
-                continue
-            results.append({"path": path, "entry": tree[path]})
-        page = paginate(results, lambda r: r["path"], call)
-        page["results"] = [
-            self.stats(repo, r["path"], r["entry"], call) if "entry" in r else r for r in page["results"]
-        ]
-        return Reply(200, page)
+        for key, is_prefix in page:
+            if is_prefix:  # controller.go ListObjects: common prefixes carry only path and path_type
+                results.append({"path": key, "path_type": "common_prefix", "physical_address": "", "checksum": ""})
+                results[-1]["mtime"] = 0
+            else:
+                results.append(self.stats(repo, key, tree[key], call, listing=True))
+        body = {"pagination": pagination(has_more, len(results), page[-1][0] if page else ""), "results": results}
+        return Reply(200, body)
 
     def deleteObject(self, call: Call) -> Reply:
-        repo, path = self.repo(call), call.require("path")
+        repo, path, name = self.repo(call), call.require("path"), call.params["branch"]
         with repo.lock:
-            if path not in repo.view(call.params["branch"]):
-                raise ApiError(404, f"object not found: {path}")
-            repo.branch(call.params["branch"]).staging[path] = None
+            branch = repo.branch(name)
+            self.guard(repo, name, "staging_write")
+            if path not in repo.staged_view(branch):
+                raise ApiError(404, "not found")
+            branch.staging[path] = None
         return Reply(204)
 
     def deleteObjects(self, call: Call) -> Reply:
-        repo, paths = self.repo(call), list(call.json().get("paths") or [])
+        repo, paths = self.repo(call), [str(p) for p in call.json().get("paths") or []]
         if len(paths) > MAX_DELETE:
-            raise ApiError(400, f"too many paths: {len(paths)} > {MAX_DELETE}")
+            raise ApiError(400, f"request size exceeded, max paths is set to {MAX_DELETE}")
         with repo.lock:
             branch = repo.branch(call.params["branch"])
-            view = repo.view(branch.name)
+            try:
+                self.guard(repo, branch.name, "staging_write")
+            except ApiError as exc:
+                return Reply(200, {"errors": [{"path": p, "status_code": 403, "message": str(exc)} for p in paths]})
+            if self._take_delete_failure():
+                errors = [{"path": p, "status_code": 500, "message": "emulated delete failure"} for p in paths]
+                return Reply(200, {"errors": errors})
+            current = repo.staged_view(branch)
             for path in paths:
-                if path in view:
+                if path in current:  # a path that is not there is not an error (graveler.ErrNotFound is skipped)
                     branch.staging[path] = None
         return Reply(200, {"errors": []})
 
+    def _take_delete_failure(self) -> bool:
+        with self.lock:
+            if self.failing_deletes <= 0:
+                return False
+            self.failing_deletes -= 1
+            return True
+
     def copyObject(self, call: Call) -> Reply:
-        repo, body = self.repo(call), call.json()
-        dest = call.require("dest_path")
-        source = self.lookup(repo, str(body.get("src_ref") or call.params["branch"]), str(body.get("src_path", "")))
-        entry = Entry(
-            source.address, source.size, source.checksum, int(time.time()), source.metadata, source.content_type
-        )
-        self._stage(repo, call.params["branch"], dest, entry, call)
-        return Reply(201, self.stats(repo, dest, entry, call))
+        repo, body, dest = self.repo(call), call.json(), call.require("dest_path")
+        with repo.lock:
+            if call.params["branch"] not in repo.branches:
+                raise ApiError(404, f"branch '{call.params['branch']}' not found")
+        source = self.lookup(repo, str(body.get("src_ref") or call.params["branch"]), str(body.get("src_path") or ""))
+        address = self.blobs.new_address(repo.storage_namespace)
+        self.blobs.put(address, self.read_blob(source))
+        mtime = int(self.clock())
+        entry = Entry(address, source.size, source.checksum, mtime, source.metadata, source.content_type)
+        self._stage(repo, call.params["branch"], dest, entry, False)
+        return Reply(201, {**self.stats(repo, dest, entry, call), "metadata": dict(entry.metadata)})
 
     def updateObjectUserMetadata(self, call: Call) -> Reply:
         repo, path = self.repo(call), call.require("path")
         entry = self.lookup(repo, call.params["branch"], path)
         meta = tuple(sorted((str(k), str(v)) for k, v in (call.json().get("set") or {}).items()))
         updated = Entry(entry.address, entry.size, entry.checksum, entry.mtime, meta, entry.content_type)
-        self._stage(repo, call.params["branch"], path, updated, call)
-        return Reply(201)
+        self._stage(repo, call.params["branch"], path, updated, False)
+        return Reply(204)
 
     def getPhysicalAddress(self, call: Call) -> Reply:
         repo = self.repo(call)
-        repo.branch(call.params["branch"])
         address = self.blobs.new_address(repo.storage_namespace)
         out: dict[str, Any] = {"physical_address": address}
-        if call.flag("presign") and repo.presign:
-            out["presigned_url"], out["presigned_url_expiry"] = self.sign(address, upload=True)
+        if call.flag("presign"):
+            try:
+                out["presigned_url"], out["presigned_url_expiry"] = self.sign(repo, address, upload=True)
+            except ApiError as exc:  # GetPhysicalAddress writes 500 for a presign failure
+                raise ApiError(500, str(exc)) from exc
         return Reply(200, out)
 
     def linkPhysicalAddress(self, call: Call) -> Reply:
         repo, body, path = self.repo(call), call.json(), call.require("path")
-        address = str((body.get("staging") or {}).get("physical_address", ""))
-        if not self.blobs.exists(address):
-            raise ApiError(400, f"nothing was uploaded to {address}")
-        size = len(self.blobs.get(address))
-        if int(body.get("size_bytes", -1)) != size:
-            raise ApiError(400, f"size_bytes {body.get('size_bytes')} does not match the {size} bytes uploaded")
+        address = str((body.get("staging") or {}).get("physical_address") or "")
+        checksum = str(body.get("checksum") or "").strip().strip('"').strip()
+        if not checksum:
+            raise ApiError(400, "checksum is required")
         meta = tuple(sorted((str(k), str(v)) for k, v in (body.get("user_metadata") or {}).items()))
         content_type = str(body.get("content_type") or "application/octet-stream")
-        entry = Entry(
-            address, size, str(body.get("checksum", "")), int(body.get("mtime") or time.time()), meta, content_type
-        )
-        self._stage(repo, call.params["branch"], path, entry, call)
-        return Reply(200, self.stats(repo, path, entry, call))
+        mtime = int(body.get("mtime") or self.clock())
+        entry = Entry(address, int(body.get("size_bytes") or 0), checksum, mtime, meta, content_type)
+        self._stage(repo, call.params["branch"], path, entry, _conditions(call))
+        return Reply(200, {**self.stats(repo, path, entry, call), "metadata": dict(meta)})

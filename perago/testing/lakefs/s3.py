@@ -6,6 +6,7 @@ so clients move bytes directly to and from S3 the way they do against a lakeFS b
 
 from __future__ import annotations
 
+import threading
 import uuid
 from typing import Any
 
@@ -30,6 +31,8 @@ class S3BlobStore:
             region_name="us-east-1",
             config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
         )
+        self._uploads: dict[str, str] = {}  # upload id -> key (S3 needs both to complete or abort)
+        self._lock = threading.Lock()
         existing = {b["Name"] for b in self.client.list_buckets().get("Buckets", [])}
         if bucket not in existing:
             self.client.create_bucket(Bucket=bucket)
@@ -47,7 +50,10 @@ class S3BlobStore:
         self.client.put_object(Bucket=self.bucket, Key=self._key(address), Body=data)
 
     def get(self, address: str) -> bytes:
-        data: bytes = self.client.get_object(Bucket=self.bucket, Key=self._key(address))["Body"].read()
+        try:
+            data: bytes = self.client.get_object(Bucket=self.bucket, Key=self._key(address))["Body"].read()
+        except self.client.exceptions.NoSuchKey as exc:
+            raise KeyError(address) from exc
         return data
 
     def exists(self, address: str) -> bool:
@@ -63,3 +69,39 @@ class S3BlobStore:
             operation, Params={"Bucket": self.bucket, "Key": self._key(address)}, ExpiresIn=EXPIRY_S
         )
         return url, int(now) + EXPIRY_S
+
+    # -- multipart: clients PUT parts to S3's own presigned part URLs ------------------------------------------------
+    def create_upload(self, address: str) -> str:
+        upload_id: str = self.client.create_multipart_upload(Bucket=self.bucket, Key=self._key(address))["UploadId"]
+        with self._lock:
+            self._uploads[upload_id] = self._key(address)
+        return upload_id
+
+    def presign_part(self, address: str, upload_id: str, number: int, now: float) -> str:
+        params = {"Bucket": self.bucket, "Key": self._key(address), "UploadId": upload_id, "PartNumber": number}
+        url: str = self.client.generate_presigned_url("upload_part", Params=params, ExpiresIn=EXPIRY_S)
+        return url
+
+    def put_part(self, upload_id: str, number: int, data: bytes) -> str:
+        with self._lock:
+            key = self._uploads[upload_id]
+        etag: str = self.client.upload_part(
+            Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data
+        )["ETag"]
+        return etag.strip('"')
+
+    def complete_upload(self, upload_id: str, address: str, parts: list[tuple[int, str]]) -> tuple[str, int]:
+        listed = [{"PartNumber": n, "ETag": f'"{etag.strip(chr(34))}"'} for n, etag in parts]
+        answer = self.client.complete_multipart_upload(
+            Bucket=self.bucket, Key=self._key(address), UploadId=upload_id, MultipartUpload={"Parts": listed}
+        )
+        with self._lock:
+            self._uploads.pop(upload_id, None)
+        size = int(self.client.head_object(Bucket=self.bucket, Key=self._key(address))["ContentLength"])
+        return str(answer["ETag"]).strip('"'), size
+
+    def abort_upload(self, upload_id: str) -> None:
+        with self._lock:
+            key = self._uploads.pop(upload_id, None)
+        if key is not None:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
