@@ -43,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--fault-rate", type=float, default=0.02, help="429/5xx rate on both servers")
     parser.add_argument("--ambiguous-rate", type=float, default=0.02, help="applied-then-lost rate on both servers")
     parser.add_argument("--keep-logs", action="store_true", help="keep the run directory even when all is well")
-    parser.add_argument("--smoke", action="store_true", help="~30 s: 16 workflows, 2 workers, at least 4 kills")
+    parser.add_argument("--smoke", action="store_true", help="~30 s: 16 workflows, 2 workers, 4 to 8 kills")
     return parser
 
 
@@ -111,7 +111,7 @@ def _verdict(stack: Stack, ids: dict[str, str], workers: Workers, args: argparse
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.smoke:
-        args.workflows, args.workers, args.min_kills, args.start_rate = 16, 2, 4, 2.0
+        args.workflows, args.workers, args.min_kills, args.max_kills, args.start_rate = 16, 2, 4, 8, 2.0
     return run(args)
 
 

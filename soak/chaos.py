@@ -6,6 +6,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 
 from soak.stack import ROOT, Stack
@@ -18,7 +19,9 @@ class Workers:
     stack: Stack
     count: int
     concurrency: int = 4
+    min_age_s: float = 2.0
     procs: list[subprocess.Popen[bytes] | None] = field(default_factory=list)
+    born: list[float] = field(default_factory=list)
     started: int = 0
     sigkills: int = 0
     sigterms: int = 0
@@ -31,14 +34,22 @@ class Workers:
 
     def start(self) -> None:
         self.procs = [self._spawn(slot) for slot in range(self.count)]
+        self.born = [time.monotonic()] * self.count
 
     @property
     def kills(self) -> int:
         return self.sigkills + self.sigterms
 
     def strike(self, rng: random.Random) -> None:
-        """Kill one worker (SIGKILL three times out of four, else SIGTERM and let it drain), then restart it."""
-        slot = rng.randrange(self.count)
+        """Kill one worker (SIGKILL three times out of four, else SIGTERM and let it drain), then restart it.
+
+        Only a worker that has been up for ``min_age_s`` (it has imported, checked both servers and is polling) is
+        struck, so that kills land on attempts in flight rather than on processes still starting.
+        """
+        grown = [slot for slot in range(self.count) if time.monotonic() - self.born[slot] >= self.min_age_s]
+        if not grown:
+            return
+        slot = rng.choice(grown)
         proc = self.procs[slot]
         assert proc is not None
         if rng.random() < 0.75:
@@ -53,6 +64,7 @@ class Workers:
             proc.kill()
             proc.wait()
         self.procs[slot] = self._spawn(slot)
+        self.born[slot] = time.monotonic()
 
     def stop(self) -> list[int]:
         """SIGTERM every worker and wait for it to drain; returns their exit codes."""

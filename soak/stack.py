@@ -95,7 +95,7 @@ class Stack:
         raise RuntimeError(f"the {name} emulator did not start: {''.join(seen)[-500:]}")
 
     def start_emulators(self, faults: Faults) -> None:
-        self.lakefs_url = self._serve(
+        self.lakefs_url = self._serve_root(
             "lakefs",
             [
                 "lakefs",
@@ -116,6 +116,10 @@ class Stack:
             ],
         )
 
+    def _serve_root(self, name: str, argv: list[str]) -> str:
+        """lakeFS's endpoint as lakectl takes it: the server root, without ``/api/v1``."""
+        return self._serve(name, argv).removesuffix("/").removesuffix("/api/v1")
+
     def stop(self) -> None:
         for process in self.processes:
             if process.poll() is None:
@@ -132,7 +136,7 @@ def threading_drain(stream: IO[bytes], path: Path) -> None:
     import threading
 
     def copy() -> None:
-        with path.open("ab") as sink:
+        with path.open("ab", buffering=0) as sink:
             for chunk in stream:
                 sink.write(chunk)
 
@@ -150,7 +154,7 @@ def request(method: str, url: str, body: Any = None, headers: dict[str, str] | N
         try:
             with urllib.request.urlopen(req, timeout=30) as response:
                 raw = response.read().decode()
-            return json.loads(raw) if raw[:1] in "[{" else raw
+            return json.loads(raw) if raw[:1] and raw[0] in "[{" else raw
         except urllib.error.HTTPError as exc:
             if exc.code < 500 and exc.code != 429:
                 raise RuntimeError(f"{method} {url}: HTTP {exc.code} {exc.read()[:300]!r}") from exc

@@ -73,8 +73,14 @@ def test_workspace_input_follows_lakefs_naming(workspace: dict[str, str], messag
         WorkspaceInput.model_validate(workspace)
 
 
+def test_tag_refs_follow_lakefs_validate_tag_id() -> None:
+    """pkg/graveler/validate.go ValidateTagID: no '/' (git allows it, lakeFS does not), '~' allowed."""
+    with pytest.raises(ValidationError, match=r"not a valid lakeFS tag reference \(a tag name cannot contain '/'\)"):
+        WorkspaceInput(repository="songs", branch="main", ref_type="tag", ref="release/v1.2")
+
+
 def test_published_output_pins_the_commit_and_keeps_the_target_branch() -> None:
-    source = WorkspaceInput(repository="songs", branch="main", ref_type="tag", ref="release/v1.2")
+    source = WorkspaceInput(repository="songs", branch="main", ref_type="tag", ref="release~v1.2")  # lakeFS allows ~
     assert source.published_output("abc123").model_dump() == {
         "repository": "songs",
         "branch": "main",

@@ -118,7 +118,7 @@ def test_deletions_refused_by_branch_protection_are_terminal(lake: Lake, tmp_pat
     (root / "old.txt").unlink()
     lake.emu.protect_branch(REPO, "perago-stg-*", blocked=["staging_write"])
     with pytest.raises(LakeFSError) as info:
-        lake.store.stage_workspace(request_for(lake, root, dict(record.entries), seed))
+        stage(lake, request_for(lake, root, dict(record.entries), seed))
     assert not info.value.retryable and "old.txt" in str(info.value) and "403" in str(info.value)
 
 

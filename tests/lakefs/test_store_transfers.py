@@ -29,7 +29,7 @@ def test_files_over_the_threshold_upload_as_multipart(lake: Lake, tmp_path: Path
     (root / "small.txt").write_bytes(b"still small")
     lake.store.conn.multipart_threshold = 1024 * 1024
     lake.emu.reset_requests()
-    staged = lake.store.stage_workspace(request_for(lake, root, dict(record.entries), seed))
+    staged = stage(lake, request_for(lake, root, dict(record.entries), seed))
     presigned = lake.emu.api.presign_default
     assert lake.emu.request_count("createPresignMultipartUpload") == (1 if presigned else 0)
     assert lake.emu.request_count("completePresignMultipartUpload") == (1 if presigned else 0)
@@ -51,7 +51,7 @@ def test_without_presigned_multipart_large_files_stream(tmp_path: Path) -> None:
         record = download(lake, root)
         (root / "large.bin").write_bytes(LARGE)
         lake.store.conn.multipart_threshold = 1024 * 1024
-        staged = lake.store.stage_workspace(request_for(lake, root, dict(record.entries), seed))
+        staged = stage(lake, request_for(lake, root, dict(record.entries), seed))
         assert emu.api.unknown_length_uploads == 1 and emu.request_count("createPresignMultipartUpload") == 0
         assert lake.read(staged.commit, "large.bin") == LARGE
 
@@ -87,7 +87,7 @@ def test_forced_presign_falls_back_to_the_api_with_one_warning(tmp_path: Path, w
         root = tmp_path / "ws"
         record = download(lake, root)
         (root / "a.txt").write_bytes(b"changed")
-        staged = lake.store.stage_workspace(request_for(lake, root, dict(record.entries), seed))
+        staged = stage(lake, request_for(lake, root, dict(record.entries), seed))
         assert tree(root) == {"a.txt": b"changed", "b.txt": b"b"} and lake.read(staged.commit, "a.txt") == b"changed"
         assert emu.request_count("presigned") == 0
     presign_warnings = [w for w in warnings_logged if "presign" in w]
@@ -120,7 +120,7 @@ def test_symlink_targets_round_trip_exactly(lake: Lake, tmp_path: Path, target: 
     root = tmp_path / "ws"
     record = download(lake, root)
     os.symlink(target, root / "data/link")
-    staged = lake.store.stage_workspace(request_for(lake, root, dict(record.entries), seed))
+    staged = stage(lake, request_for(lake, root, dict(record.entries), seed))
     again = tmp_path / "again"
     copy = download(lake, again, staged.commit, "commit")
     assert os.readlink(again / "data/link") == target and copy.entries["data/link"].target == target
