@@ -61,9 +61,11 @@ def merge(repo: Repository, source_ref: str, dest: str, body: dict[str, Any]) ->
     strategy = body.get("strategy") or None
     if strategy not in (None, "dest-wins", "source-wins"):
         raise ApiError(400, f"merge strategy {strategy!r} is not supported")
-    tree = three_way(base_tree, source.tree, head.tree, strategy)
-    if same_tree(tree, head.tree) and not body.get("allow_empty"):
+    # committedManager.Merge (pkg/graveler/committed/manager.go): "no changes" only when the source's metarange is
+    # the base's. Changes the destination already has (identical on both sides) still make a merge commit.
+    if same_tree(source.tree, base_tree) and not body.get("allow_empty") and not body.get("force"):
         raise ApiError(400, "no changes")
+    tree = three_way(base_tree, source.tree, head.tree, strategy)
     parents = [head.id] if body.get("squash_merge") else [head.id, source.id]
     message = body.get("message") or f"Merge '{source_ref}' into '{dest}'"
     commit = repo.new_commit(parents, message, dict(body.get("metadata") or {}), tree)

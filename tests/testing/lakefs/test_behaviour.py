@@ -80,6 +80,20 @@ def test_strategies_resolve_conflicts(repo: LakeFSClient, strategy: str, expecte
     assert repo.objects_api.get_object("songs", "main", "d.txt") == b"d"
 
 
+def test_merge_of_changes_the_destination_already_has_is_a_merge_commit_not_no_changes(repo: LakeFSClient) -> None:
+    """committedManager.Merge: 400 "no changes" only when the source's metarange is the base's; the same change
+    published on both sides still makes a (content-free) merge commit."""
+    branch_with(repo, "first", {"c.txt": b"same"})
+    branch_with(repo, "again", {"c.txt": b"same"})
+    repo.refs_api.merge_into_branch("songs", "first", "main")
+    before = repo.commits_api.get_commit("songs", "main").id
+    merged = repo.commits_api.get_commit("songs", repo.refs_api.merge_into_branch("songs", "again", "main").reference)
+    assert merged.parents[0] == before
+    assert repo.refs_api.diff_refs("songs", before, merged.id).results == []
+    repo.branches_api.create_branch("songs", BranchCreation(name="untouched", source="main"))
+    assert status_of(lambda: repo.refs_api.merge_into_branch("songs", "untouched", "main")) == 400
+
+
 def test_empty_commit_and_dirty_destination_are_400(repo: LakeFSClient) -> None:
     assert status_of(lambda: repo.commits_api.commit("songs", "main", CommitCreation(message="nothing"))) == 400
     repo.objects_api.upload_object("songs", "main", "a.txt", content=b"a")  # identical re-upload: not a change
