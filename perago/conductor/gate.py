@@ -286,22 +286,29 @@ class AttemptGate:
             self._keeper.start()
 
     def _keep(self) -> None:
-        """Renew every lease each third of its length; a lost key cancels the attempt."""
-        while not self._stop.wait(self.lease_s / 3):
-            for index, lease in enumerate(list(self._leases)):
-                try:
-                    renewed = self.services.locks.renew(lease)
-                except PeragoError as exc:
-                    logger.warning("could not renew lock {} ({}); trying again", lease.key.description, exc)
-                    continue
-                if renewed is None:
-                    logger.error(
-                        "lock {} was taken after its lease ran out; stopping the attempt", lease.key.description
-                    )
-                    self._leases.remove(lease)
-                    self.cancel.set()
-                    return
-                self._leases[index] = renewed
+        while not self._stop.wait(self.lease_s / 3) and self.renew():
+            pass
+
+    def renew(self) -> bool:
+        """Renew every lease held (the keeper does, each third of the lease); False once a key was lost.
+
+        A key taken by someone else (our lease ran out before this renewal) cancels the attempt: it stops at its
+        next phase boundary and publishes nothing. A renewal that fails for another reason is tried again.
+        """
+        for index, lease in enumerate(list(self._leases)):
+            try:
+                renewed = self.services.locks.renew(lease)
+            except PeragoError as exc:
+                logger.warning("could not renew lock {} ({}); trying again", lease.key.description, exc)
+                continue
+            if renewed is None:
+                logger.error("lock {} was taken after its lease ran out; stopping the attempt", lease.key.description)
+                self._leases.remove(lease)
+                self._event("lock lost", f"{lease.key.description} was taken after the lease ran out")
+                self.cancel.set()
+                return False
+            self._leases[index] = renewed
+        return True
 
     def _event(self, phase: str, detail: str) -> None:
         self.events.append(AttemptEvent(phase, detail))

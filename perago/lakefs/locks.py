@@ -231,5 +231,49 @@ class LakeFSLocks:
         """Free the key: one creation (if a taker found our lease expired, it has the key already: no harm)."""
         self._put(lease.repository, lease.key, Generation(lease.generation + 1, "free", lease.holder, "", 0.0))
 
+    def expire_idle(self, repository: str, idle_for: float, *, dry_run: bool = False) -> list[str]:
+        """Delete every generation of keys idle for ``idle_for`` seconds (released or expired that long ago).
+
+        For the janitor: a key's newest generation is deleted only after that long, so a taker would have to stall
+        longer than ``idle_for`` between its listing and its creation for the deletion to matter. Returns the key
+        digests removed (or, with ``dry_run``, that would be).
+        """
+        keys: dict[str, list[tuple[int, float]]] = {}
+        after = ""
+        while True:
+            call = partial(
+                self.conn.sdk.objects_api.list_objects,
+                repository,
+                LOCK_BRANCH,
+                prefix=LOCK_ROOT,
+                after=after or None,
+                amount=PAGE,
+                user_metadata=True,
+            )
+            try:
+                page = self.conn.call(f"list the locks of {repository}", call)
+            except LakeFSError as exc:
+                if exc.status == 404:  # no lock branch: this repository never held a lock
+                    return []
+                raise
+            for stats in page.results:
+                generation = _generation(stats.path, dict(stats.metadata or {}))
+                if generation is not None:
+                    idle_since = generation.expires if generation.state == "held" else float(stats.mtime)
+                    keys.setdefault(stats.path.split("/")[1], []).append((generation.number, idle_since))
+            if not page.pagination.has_more:
+                break
+            after = page.pagination.next_offset
+        cutoff = self.clock() - idle_for
+        idle = sorted(digest for digest, found in keys.items() if max(found)[1] < cutoff)
+        paths = [f"{LOCK_ROOT}{digest}/{number:012d}" for digest in idle for number, _ in keys[digest]]
+        for start in range(0, 0 if dry_run else len(paths), PAGE):
+            chunk = PathList(paths=paths[start : start + PAGE])
+            self.conn.call(
+                f"delete idle locks of {repository}",
+                lambda chunk=chunk: self.conn.sdk.objects_api.delete_objects(repository, LOCK_BRANCH, chunk),  # type: ignore[misc]
+            )
+        return idle
+
 
 __all__ = ["LOCK_BRANCH", "Generation", "Held", "LakeFSLocks", "Lease"]

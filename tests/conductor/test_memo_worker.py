@@ -184,3 +184,15 @@ def test_the_janitor_expires_memos_and_the_call_then_runs_again(stack: Stack, bo
     assert len(memo.expire(REPO, timedelta(0))) == 1 and stack.memo_branches() == []
     stack.run(count, {}, ref=stack.head)
     assert body_runs == ["count", "count"]
+
+
+def test_a_memo_that_cannot_be_recorded_leaves_the_attempt_completed(stack: Stack, body_runs: list[str]) -> None:
+    stack.settings = replace_settings(stack.settings, http_retries=0)
+    stack.lakefs.inject_fault("commit", 503)  # the memo commit (a read-only task makes no other)
+    first = stack.run(count, {}, ref=stack.head)
+    logs = [entry["log"] for entry in http("GET", f"{stack.conductor.url}/tasks/{first['taskId']}/log")]
+    assert any(line.startswith("memo: not recorded (LakeFSError: lakeFS could not commit memo") for line in logs)
+    assert stack.memo_branches() == [] and staging_branches(stack.lakefs) == [], "no temporary branch left"
+    stack.run(count, {}, ref=stack.head)
+    assert body_runs == ["count", "count"], "nothing memoized: computed again (and recorded this time)"
+    assert len(stack.memo_branches()) == 1

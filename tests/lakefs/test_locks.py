@@ -277,3 +277,37 @@ def test_a_sigkilled_holders_key_frees_itself_within_its_lease(children: Childre
     first = min(starts, key=lambda r: r["at"])
     assert held_until <= first["clock"] <= held_until + 30 + 5, "taken as soon as the lease ran out, within it"
     assert not overlaps(children.intervals()["K"])
+
+
+def test_the_janitor_removes_only_keys_idle_for_long_enough(
+    emu: LakeFSEmulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clock = Clock()
+    clock.now = time.time()  # the release's age comes from lakeFS's mtime: use the wall clock here
+    locks = locks_for(emu, clock)
+    released = locks.acquire(REPO, LockKey.of({"test-key": "released"}), "w-1", 30)
+    held = locks.acquire(REPO, KEY, "w-2", 3000)
+    assert isinstance(released, Lease) and isinstance(held, Lease)
+    locks.release(released)
+    clock.now += 3600  # an hour later: released an hour ago; the held lease expired 10 minutes ago
+    assert locks.expire_idle(REPO, 7200) == [], "not idle for two hours yet"
+    assert locks.expire_idle(REPO, 3500, dry_run=True) == [LockKey.of({"test-key": "released"}).digest]
+    assert len(locks.generations(REPO, LockKey.of({"test-key": "released"}))) == 2, "a dry run deletes nothing"
+    assert locks.expire_idle(REPO, 3500) == [LockKey.of({"test-key": "released"}).digest]
+    assert locks.generations(REPO, LockKey.of({"test-key": "released"})) == []
+    assert [g.holder for g in locks.generations(REPO, KEY)] == ["w-2"], "expired 10 minutes ago: kept"
+    assert locks.expire_idle(REPO, 500) == [KEY.digest] and locks.generations(REPO, KEY) == []
+    emu.create_repository("plain")
+    assert locks.expire_idle("plain", 0) == [], "a repository that never held a lock"
+
+    from perago.lakefs.janitor import main
+
+    monkeypatch.setenv("LAKECTL_SERVER_ENDPOINT_URL", emu.endpoint)
+    monkeypatch.setenv("LAKECTL_CREDENTIALS_ACCESS_KEY_ID", emu.access_key_id)
+    monkeypatch.setenv("LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY", emu.secret_access_key)
+    assert main(["--repository", REPO, "--locks-idle-for", "1s", "--memos-older-than", "1d", "--dry-run"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2:] == [
+        f"would delete 0 memo(s) older than 1 day, 0:00:00 in {REPO}",
+        f"would delete the objects of 0 lock(s) idle for 0:00:01 in {REPO}",
+    ]
