@@ -31,7 +31,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import partial
 
@@ -56,6 +56,7 @@ class Generation:
     holder: str
     token: str
     expires: float
+    digest: str = ""
 
     def holds(self, now: float) -> bool:
         """Whether this generation, as the newest, keeps the key held at ``now``."""
@@ -130,28 +131,31 @@ class LakeFSLocks:
         with self._guard:
             self._ready.add(repository)
 
-    def generations(self, repository: str, key: LockKey) -> list[Generation]:
-        """The key's generations, oldest first."""
-        found: list[Generation] = []
+    def _listed(self, repository: str, prefix: str) -> Iterator[tuple[Generation, float]]:
+        """Every generation under ``prefix`` with its object's mtime (lakeFS's clock), in path order."""
         after = ""
         while True:
             call = partial(
                 self.conn.sdk.objects_api.list_objects,
                 repository,
                 LOCK_BRANCH,
-                prefix=_path(key),
+                prefix=prefix,
                 after=after or None,
                 amount=PAGE,
                 user_metadata=True,
             )
-            page = self.conn.call(f"list the generations of lock {key.digest[:12]}", call)
+            page = self.conn.call(f"list the locks under {prefix} in {repository}", call)
             for stats in page.results:
                 generation = _generation(stats.path, dict(stats.metadata or {}))
                 if generation is not None:
-                    found.append(generation)
+                    yield replace(generation, digest=stats.path.split("/")[1]), float(stats.mtime)
             if not page.pagination.has_more:
-                return sorted(found, key=lambda g: g.number)
+                return
             after = page.pagination.next_offset
+
+    def generations(self, repository: str, key: LockKey) -> list[Generation]:
+        """The key's generations, oldest first."""
+        return sorted((g for g, _ in self._listed(repository, _path(key))), key=lambda g: g.number)
 
     def _put(self, repository: str, key: LockKey, generation: Generation) -> None:
         """Create ``generation`` if its path is free (412, also when a retried creation had landed: ignored)."""
@@ -239,31 +243,14 @@ class LakeFSLocks:
         digests removed (or, with ``dry_run``, that would be).
         """
         keys: dict[str, list[tuple[int, float]]] = {}
-        after = ""
-        while True:
-            call = partial(
-                self.conn.sdk.objects_api.list_objects,
-                repository,
-                LOCK_BRANCH,
-                prefix=LOCK_ROOT,
-                after=after or None,
-                amount=PAGE,
-                user_metadata=True,
-            )
-            try:
-                page = self.conn.call(f"list the locks of {repository}", call)
-            except LakeFSError as exc:
-                if exc.status == 404:  # no lock branch: this repository never held a lock
-                    return []
-                raise
-            for stats in page.results:
-                generation = _generation(stats.path, dict(stats.metadata or {}))
-                if generation is not None:
-                    idle_since = generation.expires if generation.state == "held" else float(stats.mtime)
-                    keys.setdefault(stats.path.split("/")[1], []).append((generation.number, idle_since))
-            if not page.pagination.has_more:
-                break
-            after = page.pagination.next_offset
+        try:
+            for generation, mtime in self._listed(repository, LOCK_ROOT):
+                idle_since = generation.expires if generation.state == "held" else mtime
+                keys.setdefault(generation.digest, []).append((generation.number, idle_since))
+        except LakeFSError as exc:
+            if exc.status == 404:  # no lock branch: this repository never held a lock
+                return []
+            raise
         cutoff = self.clock() - idle_for
         idle = sorted(digest for digest, found in keys.items() if max(found)[1] < cutoff)
         paths = [f"{LOCK_ROOT}{digest}/{number:012d}" for digest in idle for number, _ in keys[digest]]
