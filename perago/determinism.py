@@ -11,7 +11,8 @@ stamp = ctx.now().isoformat()                # when the step's first attempt was
 ```
 
 Each stream is seeded with the SHA-256 of the call identity (``perago.params_sha256``: task name, version and
-canonical params), the input commit and the stream's name, so a retry that reads the same commit writes
+canonical params), the input commit (the ref as given when a custom download callback records no commit; none for
+a workspace-free task) and the stream's name, so a retry that reads the same commit writes
 byte-identical files (and its merge then adds no change), while another call or another input commit gets other
 values. ``random()`` returns one ``random.Random`` per attempt (successive calls continue its sequence) and
 ``uuid4()`` draws from a stream of its own, so using one does not shift the other. Draw in a fixed order: values

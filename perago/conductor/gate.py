@@ -51,7 +51,7 @@ class GateServices:
 
     worker: Worker
     _conn: LakeFSConnection | None = None
-    _guard: threading.Lock = field(default_factory=threading.Lock)
+    _guard: threading.RLock = field(default_factory=threading.RLock)
     _memo: LakeFSMemo | None = None
     _locks: LakeFSLocks | None = None
 
@@ -71,18 +71,20 @@ class GateServices:
         """Memo lookups and records."""
         from perago.lakefs.memo import LakeFSMemo
 
-        if self._memo is None:
-            self._memo = LakeFSMemo(self.conn())
-        return self._memo
+        with self._guard:
+            if self._memo is None:
+                self._memo = LakeFSMemo(self.conn())
+            return self._memo
 
     @property
     def locks(self) -> LakeFSLocks:
         """Leased locks (on the wall clock; tests replace ``locks.clock``)."""
         from perago.lakefs.locks import LakeFSLocks
 
-        if self._locks is None:
-            self._locks = LakeFSLocks(self.conn())
-        return self._locks
+        with self._guard:
+            if self._locks is None:
+                self._locks = LakeFSLocks(self.conn())
+            return self._locks
 
 
 _SERVICES: weakref.WeakKeyDictionary[Worker, GateServices] = weakref.WeakKeyDictionary()
@@ -144,6 +146,14 @@ class AttemptGate:
             self._reused = True
             return earlier
         self._lock(self._keys(workspace), self.settings.lock_repository or workspace.repository)
+        if self.definition.cache:
+            # An identical call may have finished between the lookup and the lock: look again, now that no other
+            # attempt of this call can be computing.
+            earlier = self._memo_hit(workspace)
+            if earlier is not None:
+                self._reused = True
+                self.release()
+                return earlier
         return None
 
     def blocked_free(self) -> RuntimeTaskResult | None:

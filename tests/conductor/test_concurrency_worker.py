@@ -76,7 +76,7 @@ def bench(conductor_emulator: ConductorEmulator, lakefs_emulator: LakeFSEmulator
 
 
 def test_k_threads_run_one_body_per_key_and_blocked_attempts_spend_no_retry(bench: Bench) -> None:
-    workflow_ids = bench.start(guarded, bench.keyed("AAAABBBB"))
+    workflow_ids = bench.start(guarded, [{"params": p["params"] | {"body_s": 0.2}} for p in bench.keyed("AAAABBBB")])
     Worker([guarded], bench.settings.model_copy(update={"concurrency": 4})).run_until_idle(idle_s=0.5)
     steps = bench.steps(workflow_ids)
     assert all(s["retryCount"] == 0 for s in steps), "no retry spent"
@@ -144,7 +144,7 @@ def worker_env(settings: PeragoSettings) -> dict[str, str]:
 
 
 def test_three_worker_processes_run_one_body_per_key(bench: Bench) -> None:
-    workflow_ids = bench.start(guarded, [{"params": p["params"] | {"body_s": 0.1}} for p in bench.keyed("ABABABAB")])
+    workflow_ids = bench.start(guarded, [{"params": p["params"] | {"body_s": 0.2}} for p in bench.keyed("ABABABAB")])
     argv = [sys.executable, "-m", "perago.worker", "tests.conductor.lock_tasks"]
     procs = [
         subprocess.Popen(

@@ -71,3 +71,49 @@ def test_keys_are_taken_all_or_none(lakefs_emulator: LakeFSEmulator, tmp_path: P
         gate._lock(keys("A", "B"), REPO)
     assert info.value.after_s == gate.settings.blocked_callback_s
     assert isinstance(other.acquire(REPO, LockKey.of({"test-key": "A"}), "w-2", 30), Lease), "A was given back"
+
+
+def test_a_memo_recorded_between_the_lookup_and_the_lock_is_found_after_the_lock(tmp_path: Path) -> None:
+    """Check, lock, check again: the identical call that held the lock may have recorded its memo and released it
+    just after this attempt's first lookup; the second lookup finds it, and the lock is given back."""
+    from perago.memo import MemoRecord
+    from perago.models import WorkspaceInput
+    from perago.spec import WorkspaceSpec
+    from tests.conductor.memo_tasks import count
+
+    record = MemoRecord(key="k", output_ref="a" * 64, result={"files": 2, "by": "t-0"}, input_commit="a" * 64)
+    lookups: list[str] = []
+    released: list[Lease] = []
+
+    class Memo:
+        def resolve(self, workspace: WorkspaceInput) -> str:
+            return "a" * 64
+
+        def lookup(self, repository: str, key: str) -> MemoRecord | None:
+            lookups.append(key)
+            return record if len(lookups) > 1 else None  # recorded by the other attempt in between
+
+    class Locks:
+        def acquire(self, repository: str, key: LockKey, holder: str, lease_s: float) -> Lease:
+            return Lease(repository, key, holder, lease_s, 2, 0.0)
+
+        def release(self, lease: Lease) -> None:
+            released.append(lease)
+
+    worker = SimpleNamespace(
+        settings=settings_for(
+            SimpleNamespace(url="x"), SimpleNamespace(endpoint="x", access_key_id="k", secret_access_key="s"), tmp_path
+        ),
+        worker_id="w",
+        store=None,
+        api=None,
+    )  # type: ignore[arg-type]
+    services = GateServices(worker)  # type: ignore[arg-type]
+    services._memo, services._locks = Memo(), Locks()  # type: ignore[assignment]
+    task = Task(task_id="t-1", workflow_instance_id="wf", poll_count=1, retry_count=0, response_timeout_seconds=30)
+    task.input_data = {"params": {}}
+    gate = AttemptGate(services, count, task, threading.Event())
+    workspace = WorkspaceInput(repository=REPO, branch="main", ref_type="commit", ref="a" * 64)
+    found = gate.find_earlier_result(workspace, WorkspaceSpec(read_only=True), None)  # type: ignore[arg-type]
+    assert found == record.earlier() and len(lookups) == 2
+    assert len(released) == 1, "the memo lock was given back at once"

@@ -8,6 +8,9 @@ lakeFS, so it survives a worker restart (every run below is a new Worker with a 
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -27,6 +30,7 @@ from perago.testing.lakefs import LakeFSEmulator
 from tests.conductor import memo_tasks
 from tests.conductor.helpers import http, register_workflow, simple, start, wait_until
 from tests.conductor.memo_tasks import copy, count
+from tests.conductor.test_concurrency_worker import ROOT, worker_env
 from tests.conductor.test_pipeline import REPO, lakefs_get, merges, seed, settings_for, staging_branches
 
 
@@ -196,3 +200,24 @@ def test_a_memo_that_cannot_be_recorded_leaves_the_attempt_completed(stack: Stac
     stack.run(count, {}, ref=stack.head)
     assert body_runs == ["count", "count"], "nothing memoized: computed again (and recorded this time)"
     assert len(stack.memo_branches()) == 1
+
+
+def test_a_memo_survives_a_worker_restart(stack: Stack, body_runs: list[str]) -> None:
+    """Computed here, then served by a new worker process: its output names the first task as the one that ran."""
+    first = stack.run(count, {}, ref="main")
+    workflow_id = stack.start(count, {}, ref="main")
+    argv = [sys.executable, "-m", "perago.worker", "tests.conductor.memo_tasks"]
+    env = worker_env(stack.settings)
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_until(
+            lambda: stack.conductor.get_workflow(workflow_id)["status"] == "COMPLETED", timeout_s=60, what="the step"
+        )
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+        assert proc.stderr is not None
+        proc.stderr.close()
+    step = stack.conductor.get_workflow(workflow_id)["tasks"][0]
+    assert step["outputData"] == first["outputData"], "the result says the first task computed it"
+    assert body_runs == ["count"]

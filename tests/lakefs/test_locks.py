@@ -171,7 +171,7 @@ def test_k_threads_never_hold_one_key_at_once_and_hold_different_keys_in_paralle
                 time.sleep(0.005)
                 taken = locks.acquire(REPO, keys[name], f"thread-{index}", 30)
             start = time.monotonic()
-            time.sleep(0.03)
+            time.sleep(0.05)
             with guard:
                 intervals[name].append((start, time.monotonic()))
             locks.release(taken)
