@@ -21,7 +21,7 @@ import threading
 import weakref
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from conductor.client.http.models.task import Task
 from loguru import logger
@@ -29,7 +29,7 @@ from pydantic import BaseModel, ValidationError
 
 from perago.concurrency import AttemptHandedBack, LockKey, handed_back_result
 from perago.conductor.attempt import execution_id_for, task_input
-from perago.conductor.chain import load_chain
+from perago.conductor.chain import StepPublications, load_chain
 from perago.errors import ConfigurationError, PeragoError
 from perago.execution import AttemptEvent, EarlierResult, StepChain, TaskExecutionContext
 from perago.memo import MemoRecord, memo_key, memo_lock_key
@@ -219,9 +219,9 @@ class AttemptGate:
     def _published(self, workspace: WorkspaceInput, spec: WorkspaceSpec) -> EarlierResult | None:
         store = self.services.worker.store
         if spec.read_only or not hasattr(store, "find_step_publication"):
-            return None
+            return None  # a read-only attempt publishes nothing; a store without the lookup cannot tell
         chain = self._load_chain()
-        return None if chain is None else store.find_step_publication(workspace, chain)
+        return None if chain is None else cast(StepPublications, store).find_step_publication(workspace, chain)
 
     def _key(self, workspace: WorkspaceInput, commit: str) -> str:
         params = self._params()
