@@ -7,20 +7,25 @@ def body(workspace_dir, params):
     ctx = current_task_context()
     ctx.logger.info("working on {}", ctx.task_id)
     ctx.raise_if_cancelled()   # stop early when the worker says this attempt went stale
+    rng = ctx.random()         # deterministic helpers: the same values on a retry (perago.determinism)
 ```
 """
 
 from __future__ import annotations
 
+import random
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from loguru import logger
 
+from perago.determinism import Determinism
 from perago.errors import AttemptCancelledError, PeragoError
 
 if TYPE_CHECKING:
@@ -40,6 +45,7 @@ class TaskContext:
         execution_id: perago's id for this attempt (also its directory name).
         cancel_event: Set by the worker when the attempt went stale or the worker shuts down.
         logger: A loguru logger bound to task, task_id, workflow_id and execution_id.
+        determinism: The attempt's deterministic streams (behind :meth:`random`, :meth:`uuid4`, :meth:`now`).
     """
 
     task_name: str
@@ -50,6 +56,30 @@ class TaskContext:
     execution_id: str
     cancel_event: threading.Event = field(default_factory=threading.Event)
     logger: Logger = field(default=logger)
+    determinism: Determinism | None = None
+
+    def _streams(self) -> Determinism:
+        if self.determinism is None:
+            raise PeragoError(f"task {self.task_name}: this context has no deterministic helpers (made by hand?)")
+        return self.determinism
+
+    def random(self) -> random.Random:
+        """A ``random.Random`` giving the same draws on every attempt of this call on this input commit.
+
+        The same object on every call, so successive draws continue one sequence (see :mod:`perago.determinism`).
+        """
+        return self._streams().random()
+
+    def uuid4(self) -> uuid.UUID:
+        """The next UUID of a sequence that is the same on every attempt of this call on this input commit."""
+        return self._streams().uuid4()
+
+    def now(self) -> datetime:
+        """When Conductor scheduled the first attempt of this step (aware UTC): the same on every retry.
+
+        Not a clock; in ``TaskEnvironment`` it is :data:`perago.determinism.FIXED_NOW` (2000-01-01 UTC).
+        """
+        return self._streams().now()
 
     @property
     def cancelled(self) -> bool:

@@ -9,8 +9,10 @@ cleaned up.
 Beyond the seed, keyword-only extras with defaults: ``cancel_event`` (set by the worker when the attempt went stale
 or the worker shuts down; checked at every phase boundary), ``secrets`` (redacted from reasons, logs and
 tracebacks), ``full_rehash``, ``find_earlier_result`` (work an earlier attempt of the same step already published:
-the attempt completes with it without downloading or running the body) and ``on_event`` (each phase transition as
-it happens, for Conductor's task log).
+the attempt completes with it without downloading or running the body; it may also raise
+:class:`~perago.concurrency.AttemptHandedBack`, which hands the attempt back to Conductor), ``on_event`` (each phase
+transition as it happens, for Conductor's task log) and ``chain_started_ms`` (when the step's retry chain started,
+for :meth:`TaskContext.now`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,10 @@ from perago.body import (
     parse_workspace_task_input,
     run_task_body,
 )
+from perago.callid import call_identity
+from perago.concurrency import AttemptHandedBack, handed_back_result
 from perago.context import task_context
+from perago.determinism import Determinism
 from perago.errors import ConfigurationError, TaskInputError
 from perago.execution import (
     CleanupStaging,
@@ -62,6 +67,22 @@ __all__ = ["attempt_metadata", "run_workspace_free_task_attempt", "run_workspace
 
 DEFAULT_FAILURE_REASON_MAX_LENGTH = 1000
 """The default of ``PERAGO_FAILURE_REASON_MAX_LENGTH`` (used where the caller gives no length)."""
+
+
+def _with_determinism(run: AttemptRun, chain_started_ms: Callable[[], int] | None) -> Determinism:
+    """Give the task context its deterministic streams; ``now()`` defaults to this attempt's own scheduled time."""
+    identity = run.execution.identity
+    assert identity is not None
+    determinism = Determinism(chain_started_ms or (lambda: identity.scheduled_time))
+    run.context = replace(run.context, determinism=determinism)
+    return determinism
+
+
+def _handed_back(run: AttemptRun, exc: AttemptHandedBack, max_length: int) -> RuntimeTaskResult:
+    """IN_PROGRESS with ``callbackAfterSeconds``: Conductor delivers the same task again later, no retry spent."""
+    run.event("handed back", f"{exc} (again in {exc.after_s} s)", after_s=exc.after_s)
+    run.context.logger.info("attempt handed back to Conductor for {} s: {}", exc.after_s, exc)
+    return handed_back_result(exc, max_length)
 
 
 def _earlier(run: AttemptRun, effects: Effects, workspace: WorkspaceInput, when: str) -> EarlierResult | None:
@@ -161,6 +182,8 @@ def _run_phases(
     assert spec is not None
     run.checkpoint("the download")
     pinned = _downloaded(run, workspace, effects.download(workspace, spec, directory))
+    if run.context.determinism is not None:
+        run.context.determinism.bind(lambda: call_identity(run.task.name, run.task.version, params), pinned.ref)
     run.checkpoint("the task body")
     if spec.read_only:
         return _read_only(run, directory, params, workspace, pinned)
@@ -215,6 +238,7 @@ def run_workspace_task_attempt(
     full_rehash: bool = False,
     find_earlier_result: FindEarlierResult | None = None,
     on_event: OnEvent | None = None,
+    chain_started_ms: Callable[[], int] | None = None,
 ) -> RuntimeTaskResult:
     """Run one workspace task attempt (DESIGN §1); never raises for the attempt's own failures.
 
@@ -241,11 +265,15 @@ def run_workspace_task_attempt(
         secrets: Values redacted from reasons, logs and tracebacks.
         full_rehash: Re-hash every file after the body instead of trusting the download stamps.
         find_earlier_result: ``(workspace_input, workspace_spec, execution)`` -> work an earlier attempt of the
-            same step already published (:class:`perago.execution.EarlierResult`), or None.
+            same step already published (:class:`perago.execution.EarlierResult`), or None; raising
+            :class:`~perago.concurrency.AttemptHandedBack` hands the attempt back (IN_PROGRESS).
         on_event: Told of each phase transition as it happens.
+        chain_started_ms: When the first attempt of this step's retry chain was scheduled (epoch ms), asked on the
+            body's first ``current_task_context().now()``; default: this attempt's own ``scheduled_time``.
 
     Returns:
-        COMPLETED with ``{"workspace", "result"}``, or a failed result from :func:`result_for_exception`.
+        COMPLETED with ``{"workspace", "result"}``, IN_PROGRESS when handed back, or a failed result from
+        :func:`result_for_exception`.
 
     Raises:
         TaskInputError: The task is workspace-free (use :func:`run_workspace_free_task_attempt`).
@@ -254,6 +282,7 @@ def run_workspace_task_attempt(
         raise TaskInputError(f"task {task.name} is workspace-free: use run_workspace_free_task_attempt")
     extras = {"cancel_event": cancel_event, "secrets": secrets, "on_event": on_event}
     run = new_attempt_run(task, attempt, execution_id, load_current_attempt, extras)
+    _with_determinism(run, chain_started_ms)
     effects = Effects(
         download_workspace,
         stage_workspace,
@@ -283,12 +312,19 @@ def run_workspace_task_attempt(
                 output = _run_phases(run, effects, workspace, params, directory, staged_box, full_rehash)
             result = completed_result(output)
             run.event("completed", f"output ref {output['workspace']['ref']}")
+    except AttemptHandedBack as exc:
+        result = _handed_back(run, exc, failure_reason_max_length)
     except Exception as exc:
         result = failed(run, exc, failure_reason_max_length)
     finally:
         _cleanup(run, effects, staged_box, directory)
         unregister_active_workspace_owner(owner)
     return run.finish(result)
+
+
+def _free_identity(task: TaskDefinition[Any, Any], input_data: Mapping[str, Any]) -> str:
+    # Only asked from the body, which runs once the params validated: the same validation cannot fail here.
+    return call_identity(task.name, task.version, task.params_model.model_validate(input_data.get("params")))
 
 
 def run_workspace_free_task_attempt(
@@ -301,12 +337,14 @@ def run_workspace_free_task_attempt(
     cancel_event: threading.Event | None = None,
     secrets: Iterable[str] = (),
     on_event: OnEvent | None = None,
+    chain_started_ms: Callable[[], int] | None = None,
 ) -> RuntimeTaskResult:
     """Run one workspace-free task attempt: input exactly ``{"params"}``, output ``{"result"}``; never raises.
 
     ``failure_reason_max_length`` defaults to the setting's default (1000): the seed's own docstring example calls
     this function without it. ``attempt`` (the polled task, for :func:`current_task_context`), ``execution_id``,
-    ``cancel_event``, ``secrets`` and ``on_event`` are perago's keyword-only extras.
+    ``cancel_event``, ``secrets``, ``on_event`` and ``chain_started_ms`` (for ``now()``, as in
+    :func:`run_workspace_task_attempt`) are perago's keyword-only extras.
 
     Raises:
         TaskInputError: The task has a workspace (use :func:`run_workspace_task_attempt`).
@@ -322,6 +360,7 @@ def run_workspace_free_task_attempt(
         attempt = AttemptSnapshot(f"local-{uuid.uuid4().hex[:12]}", "", poll_count=1, retry_count=0, worker_id=None)
     extras = {"cancel_event": cancel_event, "secrets": secrets, "on_event": on_event}
     run = new_attempt_run(task, attempt, execution_id, lambda _: None, extras)
+    _with_determinism(run, chain_started_ms).bind(lambda: _free_identity(task, input_data), "")
     try:
         with task_context(run.context):
             run.checkpoint("the task body")

@@ -54,6 +54,10 @@ class PeragoSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
     metrics_port: int | None = Field(None, ge=0, le=65535)
+    lock_repository: str | None = Field(
+        None, description="lakeFS repository holding concurrency locks; None = each attempt's input repository"
+    )
+    blocked_callback_s: int = Field(5, ge=0, description="callbackAfterSeconds of an attempt whose key is held")
 
     def secret_values(self) -> list[str]:
         """The configured secrets, so that failure reasons and logs can redact them."""

@@ -21,6 +21,7 @@ from typing import Any, Generic, Literal, Protocol, overload
 from pydantic import BaseModel
 from typing_extensions import TypeVar
 
+from perago.concurrency import ConcurrencyKey
 from perago.errors import TaskDefinitionError
 from perago.spec import WorkspaceSpec
 
@@ -54,6 +55,9 @@ class TaskDefinition(Generic[P, R]):
     concurrency_limit: int | None = None
     non_retryable: tuple[type[BaseException], ...] = field(default=())
     module: str = ""
+    cache: bool = False
+    cache_version: int | str = 1
+    concurrency_key: ConcurrencyKey | None = None
 
     def __post_init__(self) -> None:
         check_conductor_limits(self)
@@ -167,6 +171,9 @@ def task(
     concurrency: int = 1,
     concurrency_limit: int | None = None,
     non_retryable: tuple[type[BaseException], ...] = (),
+    cache: bool = False,
+    cache_version: int | str = 1,
+    concurrency_key: str | list[str] | tuple[str, ...] | None = None,
 ) -> TaskDecorator: ...
 def task(name: Any = None, **options: Any) -> Any:
     """Declare a task from a typed function; returns its :class:`TaskDefinition`.
@@ -175,7 +182,9 @@ def task(name: Any = None, **options: Any) -> Any:
     arguments: ``workspace`` (a :class:`WorkspaceSpec`; a function taking ``workspace_dir`` gets a writable one by
     default), ``version``, ``description`` (default: the docstring), ``response_timeout_s``, ``timeout_s``,
     ``retry_count``, ``retry_delay_s``, ``retry_logic``, ``concurrency``, ``concurrency_limit``, ``non_retryable``
-    (exception types that fail the task terminally).
+    (exception types that fail the task terminally), ``cache`` and ``cache_version`` (memoize a workspace task:
+    :mod:`perago.memo`), ``concurrency_key`` (``"task"``, ``"arguments"`` or a list of ``"params.<field>"`` and
+    ``"workspace.<field>"`` names: at most one running body per key, :mod:`perago.concurrency`).
 
     Example:
         >>> @task(retry_count=0)
@@ -208,7 +217,38 @@ _OPTIONS = (
     "concurrency",
     "concurrency_limit",
     "non_retryable",
+    "cache",
+    "cache_version",
+    "concurrency_key",
 )
+
+
+def _checked_extras(
+    fn: Callable[..., Any], has_workspace: bool, params_model: type[BaseModel], options: dict[str, Any]
+) -> None:
+    """Validate the memoization and concurrency options in place (``concurrency_key`` becomes a ConcurrencyKey)."""
+    where = f"task {fn.__qualname__}"
+    cache = options.get("cache", False)
+    if not isinstance(cache, bool):
+        raise TaskDefinitionError(f"{where}: cache must be True or False, got {cache!r}")
+    if cache and not has_workspace:
+        raise TaskDefinitionError(
+            f"{where}: cache=True memoizes workspace tasks only (the memo is keyed by the input commit and kept in "
+            "lakeFS next to it); give the function a workspace_dir, or drop cache=True"
+        )
+    if "cache_version" in options:
+        version = options["cache_version"]
+        if not cache:
+            raise TaskDefinitionError(f"{where}: cache_version has no effect without cache=True")
+        if isinstance(version, bool) or not isinstance(version, int | str) or version == "":
+            raise TaskDefinitionError(f"{where}: cache_version must be an int or a non-empty string, got {version!r}")
+    if options.get("concurrency_key") is not None:
+        options["concurrency_key"] = ConcurrencyKey.parse(
+            options["concurrency_key"],
+            where=where,
+            params_fields=list(params_model.model_fields),
+            has_workspace=has_workspace,
+        )
 
 
 def _build(fn: Callable[..., Any], name: str | None, options: dict[str, Any]) -> TaskDefinition[Any, Any]:
@@ -219,6 +259,7 @@ def _build(fn: Callable[..., Any], name: str | None, options: dict[str, Any]) ->
             f"task {fn.__qualname__}: a WorkspaceSpec was given but the function takes no workspace_dir"
         )
     description = options.pop("description", None)
+    _checked_extras(fn, has_workspace, params_model, options)
     return TaskDefinition(
         name=name or fn.__name__,
         fn=fn,

@@ -32,8 +32,9 @@ def task_input(task: Task) -> dict[str, Any]:
 def to_task_result(task: Task, worker_id: str, result: RuntimeTaskResult) -> TaskResult:
     """Conductor's TaskResult for a runtime result (status, outputData, reasonForIncompletion, logs).
 
-    Each log entry carries ``createdTime`` (the server drops entries without it): the time of the attempt event it
-    comes from, else now.
+    An IN_PROGRESS result (an attempt handed back) carries ``callbackAfterSeconds``: Conductor re-queues the same
+    task id for then (WorkflowExecutorOps.updateTask), spending no retry. Each log entry carries ``createdTime``
+    (the server drops entries without it): the time of the attempt event it comes from, else now.
     """
     if result.events:
         logs = [
@@ -52,4 +53,5 @@ def to_task_result(task: Task, worker_id: str, result: RuntimeTaskResult) -> Tas
         reason_for_incompletion=result.reason_for_incompletion,
         worker_id=worker_id,
         logs=logs,
+        callback_after_seconds=result.callback_after_seconds if result.status == "IN_PROGRESS" else None,
     )

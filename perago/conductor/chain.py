@@ -1,4 +1,4 @@
-"""A workflow step's retry chain, read from Conductor, and the runtime's ``find_earlier_result`` built on it.
+"""A workflow step's retry chain, read from Conductor (the worker's gate looks for its merge, :mod:`.gate`).
 
 Conductor links a retry to the task it retries with ``retriedTaskId`` (DeciderService.retry; WorkflowExecutorOps
 taskToBeRescheduled for a workflow retry) and keeps the task id on a re-delivery; a rerun or restart creates tasks
@@ -16,10 +16,8 @@ from typing import Protocol
 from conductor.client.http.models.task import Task
 from loguru import logger
 
-from perago.conductor.client import ConductorApi
-from perago.execution import EarlierResult, FindEarlierResult, StepChain, TaskExecutionContext
+from perago.execution import EarlierResult, StepChain
 from perago.models import AttemptSnapshot, WorkspaceInput
-from perago.spec import WorkspaceSpec
 
 
 class StepPublications(Protocol):
@@ -46,20 +44,3 @@ def load_chain(get_task: Callable[[str], Task | None], task: object) -> StepChai
         since = earlier.scheduled_time or since
         previous = earlier.retried_task_id
     return StepChain(attempt.workflow_id, attempt.reference_task_name, tuple(ids), since)
-
-
-def find_earlier_result_for(api: ConductorApi, store: StepPublications, task: Task) -> FindEarlierResult:
-    """The runtime's ``find_earlier_result`` for one polled task: its chain is read once, on first use."""
-    chains: list[StepChain | None] = []
-
-    def find(
-        workspace_input: WorkspaceInput, workspace_spec: WorkspaceSpec, execution: TaskExecutionContext
-    ) -> EarlierResult | None:
-        if workspace_spec.read_only:
-            return None
-        if not chains:
-            chains.append(load_chain(api.get_task, task))
-        chain = chains[0]
-        return None if chain is None else store.find_step_publication(workspace_input, chain)
-
-    return find

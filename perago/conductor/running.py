@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from conductor.client.http.models.task import Task
 
 from perago.conductor.attempt import execution_id_for, task_input
-from perago.conductor.chain import find_earlier_result_for
+from perago.conductor.gate import AttemptGate, services_for
 from perago.execution import TaskExecutionContext
 from perago.models import AttemptSnapshot, DownloadRecord, StagedWorkspace
 from perago.result import RuntimeTaskResult
@@ -82,26 +82,29 @@ def run_attempt(
     # as re-read from the server.
     metrics.in_flight.labels(task=definition.name).inc()
     started = time.monotonic()
+    # The gate: memo, the step's earlier merge, concurrency keys, and now()'s chain start (perago.conductor.gate).
+    gate = AttemptGate(services_for(worker), definition, running.task, running.cancel)
+    common["chain_started_ms"] = gate.chain_started_ms
     try:
-        if definition.workspace is None:
-            result = run_workspace_free_task_attempt(
-                definition, task_input(running.task), attempt=running.task, **common
-            )
-        else:
-            store = worker.store
-            lookup = getattr(store, "find_step_publication", None)
-            result = run_workspace_task_attempt(
-                definition,
-                task_input(running.task),
-                running.task,
-                settings.workspace_root,
-                find_earlier_result=find_earlier_result_for(worker.api, store, running.task) if lookup else None,
-                load_current_attempt=lambda attempt: _current(worker, AttemptSnapshot.of(attempt).task_id),
-                owner_worker_id=worker.worker_id,
-                full_rehash=settings.full_rehash,
-                **_metered(definition, callbacks, metrics),
-                **common,
-            )
+        with gate:
+            if definition.workspace is None:
+                result = gate.blocked_free() or run_workspace_free_task_attempt(
+                    definition, task_input(running.task), attempt=running.task, **common
+                )
+            else:
+                result = run_workspace_task_attempt(
+                    definition,
+                    task_input(running.task),
+                    running.task,
+                    settings.workspace_root,
+                    find_earlier_result=gate.find_earlier_result,
+                    load_current_attempt=lambda attempt: _current(worker, AttemptSnapshot.of(attempt).task_id),
+                    owner_worker_id=worker.worker_id,
+                    full_rehash=settings.full_rehash,
+                    **gate.callbacks(_metered(definition, callbacks, metrics)),
+                    **common,
+                )
+            result = gate.finish(result)
     finally:
         metrics.in_flight.labels(task=definition.name).dec()
         metrics.duration.labels(task=definition.name).observe(time.monotonic() - started)

@@ -4,6 +4,9 @@ A staging branch outlives its attempt only when a worker died between staging an
 server-side expiry of branches and records no creation time, so the time comes from the branch name.
 
 ``python -m perago janitor --repository songs --older-than 6h [--dry-run]``
+
+On request it also expires memos (``--memos-older-than 30d [--memo-task NAME]``: :mod:`perago.lakefs.memo`) and
+removes the lock objects of keys idle for a while (``--locks-idle-for 1d``: :mod:`perago.lakefs.locks`).
 """
 
 from __future__ import annotations
@@ -82,11 +85,15 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
     parser.add_argument("--lakefs-endpoint", help="overrides LAKECTL_SERVER_ENDPOINT_URL")
+    parser.add_argument("--memos-older-than", type=parse_duration, help="also delete memos older than this (e.g. 30d)")
+    parser.add_argument("--memo-task", help="with --memos-older-than: only this task's memos")
+    parser.add_argument("--locks-idle-for", type=parse_duration, help="also remove locks idle this long (e.g. 1d)")
     args = parser.parse_args(argv)
     try:
         overrides = {"lakefs_endpoint": args.lakefs_endpoint} if args.lakefs_endpoint else {}
         conn = LakeFSConnection(PeragoSettings(**overrides))
         names = expire_staging_branches(conn, args.repository, args.older_than, dry_run=args.dry_run)
+        extra = _memos_and_locks(conn, args)
     except (PeragoError, ValidationError) as exc:
         print(f"perago janitor: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
@@ -94,4 +101,24 @@ def main(argv: list[str]) -> int:
     for name in names:
         print(f"{verb} {args.repository}/{name}")
     print(f"{verb} {len(names)} staging branch(es) older than {args.older_than} in {args.repository}")
+    for line in extra:
+        print(line)
     return 0
+
+
+def _memos_and_locks(conn: LakeFSConnection, args: argparse.Namespace) -> list[str]:
+    """What ``--memos-older-than`` and ``--locks-idle-for`` removed (or would remove), one line each."""
+    from perago.lakefs.locks import LakeFSLocks
+    from perago.lakefs.memo import LakeFSMemo
+
+    verb, lines = ("would delete" if args.dry_run else "deleted"), []
+    if args.memos_older_than is not None:
+        memos = LakeFSMemo(conn).expire(
+            args.repository, args.memos_older_than, task=args.memo_task, dry_run=args.dry_run
+        )
+        lines += [f"{verb} {args.repository}/{name}" for name in memos]
+        lines.append(f"{verb} {len(memos)} memo(s) older than {args.memos_older_than} in {args.repository}")
+    if args.locks_idle_for is not None:
+        idle = LakeFSLocks(conn).expire_idle(args.repository, args.locks_idle_for.total_seconds(), dry_run=args.dry_run)
+        lines.append(f"{verb} the objects of {len(idle)} lock(s) idle for {args.locks_idle_for} in {args.repository}")
+    return lines
