@@ -28,6 +28,8 @@ from perago.testing.conductor.store import Store
 SUPPORTED_TYPES = frozenset({"SIMPLE", "FORK_JOIN", "JOIN"})
 _RESULT_STATUSES = frozenset({"IN_PROGRESS", "COMPLETED", "FAILED", "FAILED_WITH_TERMINAL_ERROR"})
 MAX_POLL_TIMEOUT_MS = 5000
+TASK_EXEC_LOG_SIZE_LIMIT = 10
+"""conductor.app.taskExecLogSizeLimit's default: the most log entries one TaskResult stores."""
 
 
 class Engine:
@@ -245,7 +247,9 @@ class Engine:
     # -- logs ------------------------------------------------------------------------------------
 
     def _add_logs(self, task_id: str, logs: list[Any]) -> None:
-        for entry in logs:
+        # ExecutionDAOFacade.addTaskExecLog keeps the first conductor.app.taskExecLogSizeLimit (10) entries of a
+        # TaskResult and drops the rest.
+        for entry in logs[:TASK_EXEC_LOG_SIZE_LIMIT]:
             if isinstance(entry, dict) and entry.get("log") is not None:
                 self._append_log(task_id, str(entry["log"]), entry.get("createdTime"))
 
@@ -261,10 +265,10 @@ class Engine:
             self._append_log(task_id, text)
 
     def logs(self, task_id: str) -> list[dict[str, Any]]:
-        """Return a task's execution logs (TaskExecLog JSON)."""
+        """Return a task's execution logs (TaskExecLog JSON), oldest ``createdTime`` first like the index's query."""
         with self.lock:
             self.task(task_id)
-            return list(self.store.logs.get(task_id, []))
+            return sorted(self.store.logs.get(task_id, []), key=lambda entry: int(entry["createdTime"]))
 
     def queue_sizes(self, task_types: list[str]) -> dict[str, int]:
         """Number of queued tasks per type."""

@@ -120,6 +120,12 @@ def _add_log(engine: Engine, request: Request) -> Response:
     return OK
 
 
+def _get_logs(engine: Engine, request: Request) -> Response:
+    # TaskResource.getTaskLogs: 204 No Content when the task has no log entry.
+    logs = engine.logs(request.params["id"])
+    return _ok(logs) if logs else NO_CONTENT
+
+
 def _queue_sizes(engine: Engine, request: Request) -> Response:
     types = [t for t in request.query.get("taskType", "").split(",") if t]
     return _ok(engine.queue_sizes(types))
@@ -213,7 +219,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str, Handler]] = [
     _route("POST", "/tasks/update-v2", "update_v2", _update_v2),
     _route("GET", "/tasks/queue/sizes", "queue_sizes", _queue_sizes),
     _route("POST", "/tasks/{id}/log", "add_log", _add_log),
-    _route("GET", "/tasks/{id}/log", "get_logs", lambda e, r: _ok(e.logs(r.params["id"]))),
+    _route("GET", "/tasks/{id}/log", "get_logs", _get_logs),
     _route("GET", "/tasks/{id}", "get_task", lambda e, r: _ok(e.get_task(r.params["id"]))),
     _route("POST", "/workflow", "start_workflow", _start),
     _route("POST", "/workflow/{name}", "start_workflow_by_name", _start_by_name),
