@@ -80,7 +80,7 @@ def attempt_lines(number: int, attempt: Attempt, tracebacks: bool) -> list[str]:
     for delivery in attempt.deliveries:
         body.extend(delivery_lines(delivery, tracebacks))
     if not attempt.deliveries and task.get("pollCount"):
-        body.append("no perago events in its log")
+        body.append("no perago events in its log (Conductor keeps task logs only with an index: see the README)")
     body.extend(f"log: {line}" for line in attempt.other_logs)
     body.extend(outcome_lines(attempt))
     return [f"attempt {number}, task {attempt.task_id}{retried}: {task.get('status')}", *(f"  {b}" for b in body)]

@@ -139,8 +139,9 @@ def main() -> None:
         env = {**os.environ, "CONDUCTOR_SERVER_URL": conductor.url, "LAKECTL_SERVER_ENDPOINT_URL": lakefs.endpoint}
         env |= {"LAKECTL_CREDENTIALS_ACCESS_KEY_ID": lakefs.access_key_id}
         env |= {"LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY": lakefs.secret_access_key}
+        print("$ export CONDUCTOR_SERVER_URL=http://localhost:8080/api", flush=True)
         for command in (["history", scenario.workflow_id], ["explain", REPO, "main"]):
-            print(f"$ python -m perago {' '.join(command)}", flush=True)
+            print(f"$ .venv/bin/python -m perago {' '.join(command)}", flush=True)
             subprocess.run([sys.executable, "-m", "perago", *command], env=env, cwd=ROOT, check=True)
 
 
