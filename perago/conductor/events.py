@@ -2,13 +2,13 @@
 
 A worker killed mid-attempt never sends its final update, so the events must not wait for it; but a request per
 event would cost more than a short attempt itself. So an attempt's ``on_event`` only appends the event's line
-(:func:`perago.eventlog.event_line`) to a pending batch, and a background sender posts a batch once it is
-``linger_s`` old, one ``POST /api/tasks/{id}/log`` per line (conductor-python escapes newlines in that body, so each
-entry stays one line). When the attempt ends, the runtime's result takes whatever is still pending into the final
-update as one entry (the server keeps at most ``conductor.app.taskExecLogSizeLimit`` = 10 entries of a
-``TaskResult``, ``ExecutionDAOFacade.addTaskExecLog``): a short attempt costs no extra request, a long one a request
-per event older than ``linger_s``, and a SIGKILL loses at most the last ``linger_s`` of events. An attempt whose
-result is never reported (stale, or abandoned on shutdown) sends what is pending at once instead.
+(:func:`perago.eventlog.event_line`) to a pending batch, and a background sender, ticking every ``linger_s / 2``,
+posts a batch once it is ``linger_s`` old, one ``POST /api/tasks/{id}/log`` per line (conductor-python escapes
+newlines in that body, so each entry stays one line). When the attempt ends, the runtime's result takes whatever is
+still pending into the final update as one entry (the server keeps at most ``conductor.app.taskExecLogSizeLimit`` =
+10 entries of a ``TaskResult``, ``ExecutionDAOFacade.addTaskExecLog``): a short attempt costs no extra request, a
+long one a request per event older than ``linger_s``, and a SIGKILL loses at most the last ``1.5 * linger_s`` of
+events. An attempt whose result is never reported (stale, or abandoned on shutdown) sends what is pending at once.
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 DEFAULT_LINGER_S = 0.5
 """How long an event may wait to share a request (or the final update) with the attempt's next events."""
+
+IDLE_EXIT_S = 30.0
+"""The sender thread ends after this long with nothing pending (the next event starts another)."""
 
 Key = tuple[str, str]
 """``(task id, execution id)``: one delivery's pending events."""
@@ -61,6 +64,7 @@ class EventStream:
         self._cond = threading.Condition()
         self._pending: dict[Key, _Batch] = {}
         self._sender: threading.Thread | None = None
+        self._idle_since = clock()
 
     def listener(self, task_id: str, execution_id: str) -> OnEvent:
         """The runtime's ``on_event`` for one delivery: appends the event's line to its batch (no I/O)."""
@@ -96,27 +100,32 @@ class EventStream:
         return replace(result, logs=("\n".join(lines),) if lines else (), events=())
 
     def _wake_sender(self) -> None:
-        """Start the sender thread if none runs (caller holds the lock); it exits when nothing is pending."""
+        """Start the sender thread if none runs (caller holds the lock).
+
+        The sender ticks every ``linger_s / 2`` instead of being woken per event: an attempt's events cost no
+        thread switch, and a batch is sent between ``linger_s`` and ``1.5 * linger_s`` after its first event.
+        """
         if self._sender is None:
+            self._idle_since = self._clock()
             self._sender = threading.Thread(target=self._run, name="perago-events", daemon=True)
             self._sender.start()
-        self._cond.notify()
 
     def _due(self) -> list[tuple[str, list[str]]] | None:
-        """Pop the batches that are due; None when nothing is pending (the sender exits). Caller holds the lock."""
-        while True:
-            if not self._pending:
-                self._sender = None
-                return None
-            now = self._clock()
-            due = [key for key, batch in self._pending.items() if batch.due <= now]
-            if due:
-                return [(key[0], self._pending.pop(key).lines) for key in due]
-            self._cond.wait(min(batch.due for batch in self._pending.values()) - now)
+        """Pop the batches that are due; None once nothing was pending for IDLE_EXIT_S. Caller holds the lock."""
+        now = self._clock()
+        if self._pending:
+            self._idle_since = now
+        elif now - self._idle_since >= IDLE_EXIT_S:
+            self._sender = None  # a later event starts a new sender
+            return None
+        due = [key for key, batch in self._pending.items() if batch.due <= now]
+        return [(key[0], self._pending.pop(key).lines) for key in due]
 
     def _run(self) -> None:
+        tick = max(self.linger_s / 2, 0.001)
         while True:
             with self._cond:
+                self._cond.wait(tick)  # nobody notifies: a tick is a timed wait
                 due = self._due()
             if due is None:
                 return
