@@ -35,8 +35,18 @@ def event_text(event: RecordedEvent) -> str:
     return f"{text}: {event.detail}" if event.detail else text
 
 
-def delivery_lines(delivery: Delivery, tracebacks: bool) -> list[str]:
-    """A delivery's events, and a note when it never reached a final phase."""
+def unfinished_note(delivery: Delivery, status: str, last: bool) -> str:
+    """Why a delivery has no final event: still running, delivered again, or its worker went silent."""
+    after = delivery.events[-1].phase
+    if not last:
+        return f"no final event after {after}: the task was delivered again"
+    if status in ("IN_PROGRESS", "SCHEDULED"):
+        return f"running, or its worker went silent, after {after} (Conductor: {status})"
+    return f"no final update: the worker went silent after {after}"
+
+
+def delivery_lines(delivery: Delivery, tracebacks: bool, note: str = "") -> list[str]:
+    """A delivery's events, and ``note`` when it never reached a final phase."""
     lines = [f"delivery {delivery.execution_id} on {delivery.worker_id}:"]
     for event in delivery.events:
         lines.append(f"  {event_text(event)}")
@@ -44,8 +54,8 @@ def delivery_lines(delivery: Delivery, tracebacks: bool) -> list[str]:
             lines.extend(f"    {line}" for line in event.extra)
         elif event.extra:
             lines.append(f"    (traceback: {len(event.extra)} lines; --tracebacks shows them)")
-    if not delivery.finished and delivery.events:
-        lines.append(f"  no final update: the worker went silent after {delivery.events[-1].phase}")
+    if note and not delivery.finished and delivery.events:
+        lines.append(f"  {note}")
     return lines
 
 
@@ -77,8 +87,9 @@ def attempt_lines(number: int, attempt: Attempt, tracebacks: bool) -> list[str]:
     ]
     if task.get("reasonForIncompletion"):
         body.append(f"reason: {task['reasonForIncompletion']}")
-    for delivery in attempt.deliveries:
-        body.extend(delivery_lines(delivery, tracebacks))
+    for index, delivery in enumerate(attempt.deliveries, start=1):
+        note = unfinished_note(delivery, str(task.get("status")), index == len(attempt.deliveries))
+        body.extend(delivery_lines(delivery, tracebacks, note))
     if not attempt.deliveries and task.get("pollCount"):
         body.append("no perago events in its log (Conductor keeps task logs only with an index: see the README)")
     body.extend(f"log: {line}" for line in attempt.other_logs)

@@ -102,3 +102,21 @@ def test_history_of_a_rerun_step_a_silent_worker_and_system_tasks() -> None:
     assert "reason: boom" in text
     empty = render_history(build_history({"workflowId": "wf2", "status": "RUNNING", "tasks": []}, lambda _: []))
     assert empty.endswith("  no worker steps scheduled yet")
+
+
+def test_a_delivery_without_a_final_event_is_running_redelivered_or_silent() -> None:
+    from perago.history import attempt_of
+    from perago.history_text import attempt_lines
+
+    def line(phase: str, execution: str, at: float) -> str:
+        return event_line(AttemptEvent(phase, "", 1_700_000_000.0 + at), execution, "w")
+
+    entries = [line("received", "t-p1", 0), line("downloaded", "t-p1", 1), line("received", "t-p2", 2)]
+
+    def text(status: str) -> str:
+        return "\n".join(attempt_lines(1, attempt_of({"taskId": "t", "status": status}, entries), False))
+
+    running = text("IN_PROGRESS")
+    assert "no final event after downloaded: the task was delivered again" in running
+    assert "running, or its worker went silent, after received (Conductor: IN_PROGRESS)" in running
+    assert "no final update: the worker went silent after received" in text("TIMED_OUT")
