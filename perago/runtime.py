@@ -107,7 +107,8 @@ def _downloaded(run: AttemptRun, workspace: WorkspaceInput, record: DownloadReco
     pinned = workspace.published_output(record.commit_id) if record is not None else workspace
     run.execution = replace(run.execution, pinned_workspace=pinned, download=record)
     objects, size = (len(record.entries), record.bytes_downloaded) if record is not None else (0, 0)
-    run.event("downloaded", f"{workspace.repository}@{pinned.ref}", objects=objects, bytes=size, ref=pinned.ref)
+    detail = f"{workspace.repository}@{pinned.ref}: {objects} object(s), {size} byte(s)"
+    run.event("downloaded", detail, objects=objects, bytes=size, ref=pinned.ref)
     return pinned
 
 
@@ -311,7 +312,8 @@ def run_workspace_task_attempt(
                 directory = prepare_attempt_workspace(workspace_root, run.execution, owner)
                 output = _run_phases(run, effects, workspace, params, directory, staged_box, full_rehash)
             result = completed_result(output)
-            run.event("completed", f"output ref {output['workspace']['ref']}")
+            output_ref = output["workspace"]["ref"]
+            run.event("completed", f"output ref {output_ref}", ref=output_ref)
     except AttemptHandedBack as exc:
         result = _handed_back(run, exc, failure_reason_max_length)
     except Exception as exc:
@@ -361,10 +363,14 @@ def run_workspace_free_task_attempt(
     extras = {"cancel_event": cancel_event, "secrets": secrets, "on_event": on_event}
     run = new_attempt_run(task, attempt, execution_id, lambda _: None, extras)
     _with_determinism(run, chain_started_ms).bind(lambda: _free_identity(task, input_data), "")
+    identity = run.execution.identity
+    assert identity is not None
     try:
         with task_context(run.context):
+            run.event("received", f"poll {identity.poll_count}, retry {identity.retry_count}")
             run.checkpoint("the task body")
             result = completed_result(invoke_workspace_free_task(task, input_data))
+            run.event("completed", "body finished")
     except Exception as exc:
         result = failed(run, exc, failure_reason_max_length)
     return run.finish(result)

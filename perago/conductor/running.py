@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from conductor.client.http.models.task import Task
 
 from perago.conductor.attempt import execution_id_for, task_input
+from perago.conductor.events import event_stream_for
 from perago.conductor.gate import AttemptGate, services_for
 from perago.execution import TaskExecutionContext
 from perago.models import AttemptSnapshot, DownloadRecord, StagedWorkspace
@@ -72,11 +73,13 @@ def run_attempt(
 ) -> RuntimeTaskResult:
     """Run one delivery through the runtime, with metrics."""
     settings, metrics = worker.settings, worker.metrics
+    events, task_id, execution_id = event_stream_for(worker), running.attempt.task_id, execution_id_for(running.task)
     common: dict[str, Any] = {
-        "execution_id": execution_id_for(running.task),
+        "execution_id": execution_id,
         "failure_reason_max_length": settings.failure_reason_max_length,
         "cancel_event": running.cancel,
         "secrets": settings.secret_values(),
+        "on_event": events.listener(task_id, execution_id),
     }
     # The polled conductor Task itself is the attempt (the seed's contract): the fence compares it with the task
     # as re-read from the server.
@@ -110,4 +113,5 @@ def run_attempt(
         metrics.duration.labels(task=definition.name).observe(time.monotonic() - started)
     outcome = "abandoned" if running.abandoned else result.status.lower()
     metrics.attempts.labels(task=definition.name, outcome=outcome).inc()
-    return result
+    # The worker reports neither an abandoned attempt nor a stale one: their last events are sent now instead.
+    return events.settle(task_id, execution_id, result, reported=not (running.abandoned or result.is_stale))

@@ -9,6 +9,10 @@
   pytest target (running it here would recurse into this test), ``make demo`` runs the command its Makefile
   target runs (``python -m perago dev``), and ``docker compose`` lines must name services of
   docker-compose.yml (no container engine here; tests/product/test_compose.py checks the file itself).
+- ``console`` blocks are terminal sessions: ``$`` lines run like bash lines, each followed by the output it must
+  print. They run against emulators on which ``tests/history/scenario.py`` ran (a step that timed out, failed, then
+  published), with the README's workflow id standing for the scenario's; outputs are compared with ids, commits,
+  times and worker names masked. ``python -m tests.history.scenario`` prints a fresh session to paste.
 - ``text`` blocks are diagrams, not code; the configuration table is compared with the settings model.
 - The ``bash`` blocks of the Install section run in a copy of the checkout (what a build reads: ``pyproject.toml``,
   ``README.md``, ``perago/``), in fresh virtualenvs, exactly as written except for what keeps this machine offline
@@ -31,6 +35,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import time
 import tomllib
 from pathlib import Path
 
@@ -59,13 +64,24 @@ def section_of(line: int) -> str:
 
 INSTALL = [(body, line) for lang, body, line in BLOCKS if lang == "bash" and section_of(line) == "Install"]
 BASH = [(body, line) for lang, body, line in BLOCKS if lang == "bash" and (body, line) not in INSTALL]
+CONSOLE = [(body, line) for lang, body, line in BLOCKS if lang == "console"]
+UUID = r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"
+MASKS = [
+    (r"\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", "<time>"),
+    (r"\b\d\d:\d\d:\d\d\.\d{3}\b", "<time>"),
+    (r"\b\d{8}T\d{6}Z\b", "<stamp>"),
+    (UUID, "<id>"),
+    (r"\b[0-9a-f]{64}\b", "<commit>"),
+    (r"[\w.-]+-\d+-[0-9a-f]{6}\b", "<worker>"),  # perago's worker id: <host>-<pid>-<6 hex>
+]
 MAKEFILE = (ROOT / "Makefile").read_text()
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
-def test_every_block_is_python_bash_or_a_text_diagram():
-    assert {lang for lang, _, _ in BLOCKS} == {"python", "bash", "text"}
+def test_every_block_is_python_bash_a_console_session_or_a_text_diagram():
+    assert {lang for lang, _, _ in BLOCKS} == {"python", "bash", "console", "text"}
     assert [lang for lang, _, _ in BLOCKS].count("text") == 1
+    assert all(body.startswith("$ ") for body, _ in CONSOLE)
 
 
 def test_quick_start_is_make_demo_then_make_test():
@@ -106,6 +122,7 @@ class Shell:
         endpoint = lakefs.endpoint.rstrip("/").removesuffix("/api/v1")
         self.subs = {"http://localhost:8080/api": conductor_url, "http://localhost:8000": endpoint}
         self.env = dict(os.environ)
+        self.output = ""
         self.env.update(self._credentials())
 
     def _credentials(self) -> dict[str, str]:
@@ -154,6 +171,7 @@ class Shell:
             [sys.executable, *words[1:]], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=110
         )
         assert process.returncode == expected, f"{words}: {process.stdout}\n{process.stderr}"
+        self.output = process.stdout
 
 
 @pytest.mark.parametrize("index", range(len(BASH)), ids=[f"README.md:{line}" for _, line in BASH])
@@ -263,3 +281,33 @@ def test_task_section_says_relative_paths_escape_the_workspace_and_shows_the_rig
 
     assert (process_dir / "clean/x.csv").read_text() == "lost"  # beside the process, as the README says
     assert not (branch / "clean").exists() and not (run.changes and run.changes.added)  # nothing published
+
+
+def masked(text: str) -> str:
+    for pattern, placeholder in MASKS:
+        text = re.sub(pattern, placeholder, text)
+    return text.rstrip("\n")
+
+
+def session(body: str) -> list[tuple[str, str]]:
+    """A console block's ``(command, expected output)`` pairs."""
+    steps = re.split(r"^\$ ", body, flags=re.MULTILINE)[1:]
+    return [(step.split("\n", 1)[0], step.split("\n", 1)[1] if "\n" in step else "") for step in steps]
+
+
+@pytest.mark.parametrize("index", range(len(CONSOLE)), ids=[f"README.md:{line}" for _, line in CONSOLE])
+def test_console_session_prints_what_the_readme_shows(index, tmp_path):
+    from perago.testing.conductor.clock import ManualClock
+    from perago.testing.conductor.fixtures import ManualConductorEmulator
+    from perago.testing.lakefs import LakeFSEmulator
+    from tests.history.scenario import run_scenario
+
+    body, _ = CONSOLE[index]
+    with ManualConductorEmulator(clock=ManualClock(time.time())) as conductor, LakeFSEmulator() as lakefs:
+        scenario = run_scenario(conductor, lakefs, tmp_path, lambda task_id: conductor.clock.advance(11))
+        shell = Shell(conductor.url, lakefs)
+        for command, expected in session(body):
+            shell.subs |= dict.fromkeys(re.findall(UUID, command), scenario.workflow_id)
+            shell.output = ""
+            shell.run_line(command)
+            assert masked(shell.output) == masked(expected), command

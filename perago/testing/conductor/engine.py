@@ -218,9 +218,9 @@ class Engine:
             updates.add_logs(self.executor, task_id, [{"log": text, "createdTime": self.now_ms()}])
 
     def logs(self, task_id: str) -> list[dict[str, Any]]:
-        """A task's execution logs (empty when none)."""
+        """A task's execution logs (empty when none), oldest ``createdTime`` first, as the index's query sorts them."""
         with self.lock:
-            return list(self.store.logs.get(task_id, []))
+            return sorted(self.store.logs.get(task_id, []), key=lambda entry: int(entry["createdTime"]))
 
     def queue_sizes(self, task_types: list[str]) -> dict[str, int]:
         """Queued tasks per type, in the queue without a domain (as ``/tasks/queue/sizes``)."""

@@ -66,9 +66,14 @@ def _task(executor: Executor, task_id: str) -> TaskRecord:
     return task
 
 
+TASK_EXEC_LOG_SIZE_LIMIT = 10
+"""conductor.app.taskExecLogSizeLimit's default: the most log entries one TaskResult stores."""
+
+
 def add_logs(executor: Executor, task_id: str, logs: list[Any]) -> None:
-    """IndexDAO.addTaskExecutionLogs."""
-    for entry in logs:
+    """IndexDAO.addTaskExecutionLogs, as ExecutionDAOFacade.addTaskExecLog calls it: only the first
+    ``taskExecLogSizeLimit`` (10) entries of a TaskResult are kept, the rest dropped."""
+    for entry in logs[:TASK_EXEC_LOG_SIZE_LIMIT]:
         if isinstance(entry, dict) and entry.get("log") is not None:
             record = {"log": str(entry["log"]), "taskId": task_id, "createdTime": int(entry.get("createdTime") or 0)}
             executor.store.logs.setdefault(task_id, []).append(record)

@@ -138,6 +138,25 @@ def test_task_logs_from_log_endpoint_and_task_result(manual):
         assert response.status == 204
 
 
+def test_task_logs_follow_the_servers_limits_and_order(manual):
+    """ExecutionDAOFacade.addTaskExecLog keeps 10 entries of a TaskResult; the index answers by createdTime;
+    TaskResource.getTaskLogs answers 204 for a task without entries."""
+    manual.chain("wf", "work")
+    manual.start("wf", {"value": 1})
+    task = manual.poll_one("work")
+    with urllib.request.urlopen(f"{manual.emulator.url}/tasks/{task.task_id}/log") as response:
+        assert (response.status, response.read()) == (204, b"")
+
+    manual.clock.advance(5)
+    manual.tasks.add_task_log(task.task_id, "posted at +5 s")
+    result = manual.result(task, "COMPLETED")
+    result.logs = [TaskExecLog(log=f"entry {n}", task_id=task.task_id, created_time=1_000 + n) for n in range(12)]
+    manual.tasks.update_task(result)
+
+    logs = [entry.log for entry in manual.tasks.get_task_logs(task.task_id)]
+    assert logs == [f"entry {n}" for n in range(10)] + ["posted at +5 s"]
+
+
 def test_extend_lease_only_moves_update_time(manual):
     manual.chain("wf", "work", response_timeout_seconds=10)
     manual.start("wf", {"value": 1})
