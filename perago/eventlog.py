@@ -27,7 +27,7 @@ from perago.execution import AttemptEvent
 
 _INDENT = "  "
 _LINE = re.compile(
-    r"^(?P<at>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) (?P<phase>[a-z][a-z-]*)"
+    r"^(?P<at>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) (?P<phase>[a-z][a-z -]*?)"
     r" execution=(?P<execution>\S+) worker=(?P<worker>\S+)(?: ref=(?P<ref>\S+))?(?:: (?P<detail>.*))?$"
 )
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -28,7 +27,7 @@ from perago.execution import AttemptEvent, OnEvent
 from perago.result import RuntimeTaskResult
 
 if TYPE_CHECKING:
-    from perago.conductor.worker import Worker
+    from perago.settings import PeragoSettings
 
 DEFAULT_LINGER_S = 0.5
 """How long an event may wait to share a request (or the final update) with the attempt's next events."""
@@ -142,17 +141,8 @@ class EventStream:
                 logger.error("adding an event to the Conductor log of task {} failed: {!r}", task_id, exc)
 
 
-_STREAMS: weakref.WeakKeyDictionary[Worker, EventStream] = weakref.WeakKeyDictionary()
-_STREAMS_LOCK = threading.Lock()
+def event_stream(worker_id: str, settings: PeragoSettings) -> EventStream:
+    """A worker's event stream, posting with its own Conductor client (made with the worker's settings)."""
+    from perago.conductor.records import ConductorRecords
 
-
-def event_stream_for(worker: Worker) -> EventStream:
-    """The worker's event stream (one per worker, made on first use, posting with the worker's settings)."""
-    with _STREAMS_LOCK:
-        stream = _STREAMS.get(worker)
-        if stream is None:
-            from perago.conductor.records import ConductorRecords
-
-            stream = EventStream(ConductorRecords(worker.settings).add_log, worker.worker_id)
-            _STREAMS[worker] = stream
-        return stream
+    return EventStream(ConductorRecords(settings).add_log, worker_id)

@@ -18,7 +18,6 @@ chain's first scheduled time, read from Conductor only when the body asks.
 from __future__ import annotations
 
 import threading
-import weakref
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -31,7 +30,7 @@ from perago.concurrency import AttemptHandedBack, LockKey, handed_back_result
 from perago.conductor.attempt import execution_id_for, task_input
 from perago.conductor.chain import StepPublications, load_chain
 from perago.errors import ConfigurationError, PeragoError
-from perago.execution import AttemptEvent, EarlierResult, StepChain, TaskExecutionContext
+from perago.execution import AttemptEvent, EarlierResult, OnEvent, StepChain, TaskExecutionContext
 from perago.memo import MemoRecord, memo_key, memo_lock_key
 from perago.models import AttemptSnapshot, DownloadRecord, WorkspaceInput
 from perago.result import RuntimeTaskResult, failure_reason, result_for_exception
@@ -87,23 +86,19 @@ class GateServices:
             return self._locks
 
 
-_SERVICES: weakref.WeakKeyDictionary[Worker, GateServices] = weakref.WeakKeyDictionary()
-_SERVICES_GUARD = threading.Lock()
-
-
-def services_for(worker: Worker) -> GateServices:
-    """The gate services of ``worker`` (made on first use)."""
-    with _SERVICES_GUARD:
-        if worker not in _SERVICES:
-            _SERVICES[worker] = GateServices(worker)
-        return _SERVICES[worker]
-
-
 class AttemptGate:
     """Memo, earlier work and locks for one delivery of a task (see the module docstring)."""
 
-    def __init__(self, services: GateServices, definition: TaskDefinition, task: Task, cancel: threading.Event):
+    def __init__(
+        self,
+        services: GateServices,
+        definition: TaskDefinition,
+        task: Task,
+        cancel: threading.Event,
+        on_event: OnEvent | None = None,
+    ):
         self.services, self.definition, self.task, self.cancel = services, definition, task, cancel
+        self.on_event = on_event
         self.settings = services.worker.settings
         self.holder = f"{services.worker.worker_id}/{execution_id_for(task)}"
         self.lease_s = float(task.response_timeout_seconds or definition.response_timeout_s)
@@ -171,9 +166,12 @@ class AttemptGate:
             lock_key = key.lock_key(self.definition.name, params.model_dump(mode="json"), None)
             self._lock([(lock_key, "concurrency key")], self.settings.lock_repository)
         except AttemptHandedBack as exc:
-            return handed_back_result(exc, self.settings.failure_reason_max_length, (f"handed back: {exc}",))
+            self._event("handed back", f"{exc} (again in {exc.after_s} s)")
+            return handed_back_result(exc, self.settings.failure_reason_max_length)
         except PeragoError as exc:
-            return result_for_exception(exc, self.settings.failure_reason_max_length)
+            failed = result_for_exception(exc, self.settings.failure_reason_max_length)
+            self._event("failed", failed.reason_for_incompletion or "")
+            return failed
         return None
 
     def finish(self, result: RuntimeTaskResult) -> RuntimeTaskResult:
@@ -321,7 +319,10 @@ class AttemptGate:
         return True
 
     def _event(self, phase: str, detail: str) -> None:
-        self.events.append(AttemptEvent(phase, detail))
+        event = AttemptEvent(phase, detail)
+        self.events.append(event)
+        if self.on_event is not None:  # to the task log as it happens, with the runtime's own events
+            self.on_event(event)
 
 
-__all__ = ["AttemptGate", "GateServices", "services_for"]
+__all__ = ["AttemptGate", "GateServices"]

@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Any
 from conductor.client.http.models.task import Task
 
 from perago.conductor.attempt import execution_id_for, task_input
-from perago.conductor.events import event_stream_for
-from perago.conductor.gate import AttemptGate, services_for
+from perago.conductor.gate import AttemptGate
 from perago.execution import TaskExecutionContext
 from perago.models import AttemptSnapshot, DownloadRecord, StagedWorkspace
 from perago.result import RuntimeTaskResult
@@ -73,20 +72,20 @@ def run_attempt(
 ) -> RuntimeTaskResult:
     """Run one delivery through the runtime, with metrics."""
     settings, metrics = worker.settings, worker.metrics
-    events, task_id, execution_id = event_stream_for(worker), running.attempt.task_id, execution_id_for(running.task)
+    events, task_id, execution_id = worker.events, running.attempt.task_id, execution_id_for(running.task)
     common: dict[str, Any] = {
         "execution_id": execution_id,
         "failure_reason_max_length": settings.failure_reason_max_length,
         "cancel_event": running.cancel,
         "secrets": settings.secret_values(),
-        "on_event": events.listener(task_id, execution_id),
+        "on_event": (listener := events.listener(task_id, execution_id)),
     }
     # The polled conductor Task itself is the attempt (the seed's contract): the fence compares it with the task
     # as re-read from the server.
     metrics.in_flight.labels(task=definition.name).inc()
     started = time.monotonic()
     # The gate: memo, the step's earlier merge, concurrency keys, and now()'s chain start (perago.conductor.gate).
-    gate = AttemptGate(services_for(worker), definition, running.task, running.cancel)
+    gate = AttemptGate(worker.gate_services, definition, running.task, running.cancel, listener)
     common["chain_started_ms"] = gate.chain_started_ms
     try:
         with gate:

@@ -42,6 +42,8 @@ from loguru import logger
 
 from perago.conductor.attempt import to_task_result
 from perago.conductor.client import ConductorApi
+from perago.conductor.events import event_stream
+from perago.conductor.gate import GateServices
 from perago.conductor.lease import LeaseKeeper
 from perago.conductor.metrics import WorkerMetrics
 from perago.conductor.running import Running, run_attempt
@@ -97,6 +99,10 @@ class Worker:
         self._pollers: list[threading.Thread] = []
         self._last_work = time.monotonic()
         self.completed = 0
+        # Shared by every attempt of this worker: the task-log event sender and the gate's lakeFS services
+        # (memo, locks). Both are cheap until first used.
+        self.events = event_stream(self.worker_id, self.settings)
+        self.gate_services = GateServices(self)
 
     # -- configuration ------------------------------------------------------------------------------------------
     def concurrency(self, definition: TaskDefinition) -> int:

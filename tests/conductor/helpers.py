@@ -78,3 +78,12 @@ class Gate:
         self.started.set()
         if not self.opened.wait(20):
             raise AssertionError("gate never opened")
+
+
+def task_log_events(conductor_url: str, task_id: str) -> list[str]:
+    """A task's perago events as ``"<phase>: <detail>"`` lines, read back from its Conductor task log."""
+    from perago.eventlog import parse_log
+
+    entries = [entry["log"] for entry in http("GET", f"{conductor_url}/tasks/{task_id}/log") or []]
+    events, _ = parse_log(entries)
+    return [f"{event.phase}: {event.detail}" if event.detail else event.phase for event in events]

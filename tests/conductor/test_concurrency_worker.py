@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 
 from perago.conductor import Worker
-from perago.conductor.gate import services_for
 from perago.conductor.registration import register_task_definitions
 from perago.lakefs.client import LakeFSConnection
 from perago.lakefs.locks import LakeFSLocks, Lease
@@ -26,7 +25,7 @@ from perago.settings import PeragoSettings
 from perago.task import TaskDefinition
 from perago.testing.conductor import ConductorEmulator
 from perago.testing.lakefs import LakeFSEmulator
-from tests.conductor.helpers import http, register_workflow, simple, start, wait_until
+from tests.conductor.helpers import register_workflow, simple, start, task_log_events, wait_until
 from tests.conductor.lock_tasks import guarded, on_branch
 from tests.conductor.test_pipeline import REPO, WORKSPACE, merges, seed, settings_for
 from tests.lakefs.test_locks import cross_overlap, overlaps
@@ -67,7 +66,7 @@ class Bench:
         return found
 
     def logs(self, task_id: str) -> list[str]:
-        return [entry["log"] for entry in http("GET", f"{self.conductor.url}/tasks/{task_id}/log") or []]
+        return task_log_events(self.conductor.url, task_id)
 
 
 @pytest.fixture
@@ -106,7 +105,7 @@ def test_a_key_held_by_a_dead_worker_frees_itself_once_its_lease_ran_out(bench: 
     assert isinstance(dead.acquire(REPO, key, "dead-worker/attempt", 30), Lease)  # then the worker was SIGKILLed
     (workflow_id,) = bench.start(guarded, bench.keyed("A"))
     worker = Worker([guarded], bench.settings)
-    services_for(worker).locks.clock = lambda: now[0]
+    worker.gate_services.locks.clock = lambda: now[0]
     worker.start()
     try:
         wait_until(lambda: bench.conductor.get_workflow(workflow_id)["tasks"][0]["pollCount"] >= 3, what="hand-backs")

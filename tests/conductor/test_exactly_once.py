@@ -26,7 +26,7 @@ from perago.models import AttemptSnapshot
 from perago.testing.conductor import ConductorEmulator
 from perago.testing.lakefs import LakeFSEmulator
 from tests.conductor import once_tasks
-from tests.conductor.helpers import http, register_workflow, simple, start
+from tests.conductor.helpers import http, register_workflow, simple, start, task_log_events
 from tests.conductor.once_tasks import stamp
 from tests.conductor.test_pipeline import REPO, lakefs_get, merges, seed, settings_for, staging_branches
 
@@ -100,7 +100,7 @@ def test_a_retry_completes_with_the_merge_its_killed_predecessor_landed(
     assert retry["outputData"]["result"] == {"by": first_id, "label": "x"}, "the first attempt's result"
     assert body_runs == [first_id], "the retry did not run the body again"
     assert [m["id"] for m in merges(lakefs_emulator)] == [first_merge], "the step's effect landed exactly once"
-    logs = [entry["log"] for entry in http("GET", f"{conductor.url}/tasks/{retry['taskId']}/log")]
+    logs = task_log_events(conductor.url, retry["taskId"])
     assert any(f"retry chain: task {first_id} already published it" in line for line in logs)
     assert staging_branches(lakefs_emulator) == []
 

@@ -28,7 +28,7 @@ from perago.task import TaskDefinition, task
 from perago.testing.conductor import ConductorEmulator
 from perago.testing.lakefs import LakeFSEmulator
 from tests.conductor import memo_tasks
-from tests.conductor.helpers import http, register_workflow, simple, start, wait_until
+from tests.conductor.helpers import register_workflow, simple, start, task_log_events, wait_until
 from tests.conductor.memo_tasks import copy, count
 from tests.conductor.test_concurrency_worker import ROOT, worker_env
 from tests.conductor.test_pipeline import REPO, lakefs_get, merges, seed, settings_for, staging_branches
@@ -99,7 +99,7 @@ def test_a_second_identical_call_completes_from_the_memo_without_running_the_bod
     assert second["outputData"] == first["outputData"], "the same output workspace and result"
     assert second["outputData"]["result"]["by"] == first["taskId"]
     assert stack.lakefs.request_count() == 1, "a commit input: one lakeFS request (the memo's commit)"
-    logs = [entry["log"] for entry in http("GET", f"{stack.conductor.url}/tasks/{second['taskId']}/log")]
+    logs = task_log_events(stack.conductor.url, second["taskId"])
     assert any(f"memo: computed by {first['workflowInstanceId']}/{first['taskId']}" in line for line in logs)
     assert len(merges(stack.lakefs)) == (1 if definition is copy else 0), "published once"
     assert len(stack.memo_branches()) == 1 and staging_branches(stack.lakefs) == []
@@ -175,7 +175,7 @@ def test_identical_calls_arriving_at_once_compute_once(stack: Stack, body_runs: 
     assert tasks[0][0]["outputData"] == tasks[1][0]["outputData"]
     assert len(merges(stack.lakefs)) == 1
     waiting = max((t[0] for t in tasks), key=lambda t: t["pollCount"])
-    logs = [entry["log"] for entry in http("GET", f"{stack.conductor.url}/tasks/{waiting['taskId']}/log")]
+    logs = task_log_events(stack.conductor.url, waiting["taskId"])
     assert any(line.startswith("handed back: an identical call") for line in logs)
 
 
@@ -194,7 +194,7 @@ def test_a_memo_that_cannot_be_recorded_leaves_the_attempt_completed(stack: Stac
     stack.settings = replace_settings(stack.settings, http_retries=0)
     stack.lakefs.inject_fault("commit", 503)  # the memo commit (a read-only task makes no other)
     first = stack.run(count, {}, ref=stack.head)
-    logs = [entry["log"] for entry in http("GET", f"{stack.conductor.url}/tasks/{first['taskId']}/log")]
+    logs = task_log_events(stack.conductor.url, first["taskId"])
     assert any(line.startswith("memo: not recorded (LakeFSError: lakeFS could not commit memo") for line in logs)
     assert stack.memo_branches() == [] and staging_branches(stack.lakefs) == [], "no temporary branch left"
     stack.run(count, {}, ref=stack.head)

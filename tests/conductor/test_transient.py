@@ -14,6 +14,7 @@ from loguru import logger
 from perago.conductor import Worker
 from perago.conductor.client import ConductorApi
 from perago.conductor.registration import register_task_definitions
+from perago.eventlog import parse_log
 from perago.settings import PeragoSettings
 from perago.testing.conductor import ConductorEmulator
 from perago.testing.lakefs import LakeFSEmulator
@@ -102,7 +103,8 @@ def test_a_lost_result_is_logged_with_the_attempts_events(
     (lost,) = [e for e in errors if "LOST" in e]
     assert lost.startswith(f"result COMPLETED of task {task['taskId']} LOST: Conductor could not update task")
     assert "HTTP 400" in lost and "injected fault on route update_v2" in lost
-    lines = lost.split("\n")[1:]
-    assert lines[0].startswith("  received: poll 1, retry 0")
-    assert f"  published: merge commit {merge['id']} on main" in lines
+    events, others = parse_log(line.removeprefix("  ") for line in lost.split("\n")[1:])
+    assert others == []
+    assert (events[0].phase, events[0].detail) == ("received", "poll 1, retry 0")
+    assert ("published", f"merge commit {merge['id']} on main") in [(e.phase, e.detail) for e in events]
     assert lakefs_emulator.secret_access_key not in lost

@@ -122,8 +122,10 @@ def test_task_logs_from_log_endpoint_and_task_result(manual):
     manual.clock.advance(1)
     result = manual.result(task, "COMPLETED")
     result.log("merged 3 files")
+    result.logs[-1].created_time = int(manual.clock.now() * 1000)  # the emulator's (manual) clock, not the wall's
     manual.tasks.update_task(result)
 
+    # SqliteIndexDAO / PostgresIndexDAO.getTaskExecutionLogs: ORDER BY created_time ASC
     logs = manual.tasks.get_task_logs(task.task_id)
     assert all(isinstance(entry, TaskExecLog) for entry in logs)
     assert [(entry.log, entry.task_id) for entry in logs] == [
@@ -291,7 +293,8 @@ def test_long_poll_timeout_above_five_seconds_is_rejected(conductor):
 
 
 def test_log_lines_need_a_body_and_result_logs_keep_their_created_time(conductor):
-    """TaskResource.log (@RequestBody is required) and IndexDAO logs stored as sent (createdTime 0 when absent)."""
+    """TaskResource.log (@RequestBody is required) and IndexDAO logs stored as sent (createdTime 0 when absent),
+    returned oldest first (SqliteIndexDAO.getTaskExecutionLogs: ORDER BY created_time ASC)."""
     conductor.chain("wf", "work")
     workflow_id = conductor.start("wf", {"value": 1})
     task = conductor.poll_one("work")
@@ -313,4 +316,4 @@ def test_log_lines_need_a_body_and_result_logs_keep_their_created_time(conductor
     )
     urllib.request.urlopen(request, timeout=5).close()
     logs = conductor.tasks.get_task_logs(task.task_id)
-    assert [(entry.log, entry.created_time) for entry in logs] == [("dated", 1234), ("undated", 0)]
+    assert [(entry.log, entry.created_time) for entry in logs] == [("undated", 0), ("dated", 1234)]
