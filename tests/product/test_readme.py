@@ -37,6 +37,7 @@ import sys
 import sysconfig
 import time
 import tomllib
+import types
 from pathlib import Path
 
 import pytest
@@ -124,6 +125,8 @@ class Shell:
         self.env = dict(os.environ)
         self.output = ""
         self.env.update(self._credentials())
+        self.servers: list[subprocess.Popen[str]] = []
+        self.printed: dict[str, str] = {}  # what the emulators started from the README printed: NAME -> value
 
     def _credentials(self) -> dict[str, str]:
         return {
@@ -141,6 +144,8 @@ class Shell:
         parts = re.match(r"^(.*?)(?:\s#(.*))?$", line)
         assert parts is not None
         command, comment = parts.group(1), parts.group(2) or ""
+        if command.rstrip().endswith("&"):
+            return self.serve(shlex.split(command.rstrip()[:-1]))
         words = shlex.split(self.substitute(command))
         if not words:
             return
@@ -152,8 +157,48 @@ class Shell:
         if words[1] == "demo":
             self.python([".venv/bin/python", "-m", "perago", "dev", "--quiet-logs"], comment)
 
+    def serve(self, words: list[str]) -> None:
+        """``python -m perago.testing lakefs|conductor --port N &``: start that emulator for real (on a free port,
+        ``localhost:N`` then naming it) and keep the ``export`` lines of the banner it prints."""
+        assert words[:3] == [".venv/bin/python", "-m", "perago.testing"] and words[4] == "--port", words
+        port, kind = words[5], words[3]
+        server = subprocess.Popen(
+            [sys.executable, "-m", "perago.testing", kind, "--port", "0"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        self.servers.append(server)
+        assert server.stdout is not None
+        wanted = {"lakefs": 3, "conductor": 1}[kind]
+        exports: dict[str, str] = {}
+        while len(exports) < wanted:
+            line = server.stdout.readline()
+            assert line, f"the {kind} emulator ended before printing its export lines"
+            found = re.match(r"^\s*export (\w+)=(\S+)$", line)
+            if found:
+                exports[found.group(1)] = found.group(2)
+        url = exports.get("LAKECTL_SERVER_ENDPOINT_URL") or exports["CONDUCTOR_SERVER_URL"]
+        suffix = "/api" if kind == "conductor" else ""
+        self.subs[f"http://localhost:{port}{suffix}"] = url
+        self.printed |= exports
+        if kind == "lakefs":
+            self.lakefs = types.SimpleNamespace(
+                endpoint=url,
+                access_key_id=exports["LAKECTL_CREDENTIALS_ACCESS_KEY_ID"],
+                secret_access_key=exports["LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY"],
+            )
+            self.env.update(self._credentials())
+
+    def close(self) -> None:
+        for server in self.servers:
+            server.terminate()
+            server.communicate(timeout=10)
+
     def export(self, words: list[str], comment: str) -> None:
         name, _, value = words[1].partition("=")
+        if name in self.printed:  # the README shows the line an emulator it started printed: it must be that line
+            assert self.printed[name] == value, (
+                f"{name}: the README says {value}, the emulator printed {self.printed[name]}"
+            )
         self.env[name] = value
         self.env.update(self._credentials())  # the emulator's credentials stand in for the stack's
 
@@ -182,8 +227,11 @@ def test_bash_block_runs(index):
     with ConductorEmulator() as conductor, LakeFSEmulator() as lakefs:
         lakefs.create_repository("songs", default_branch="main")  # the janitor block names it
         shell = Shell(conductor.url, lakefs)
-        for line in body.splitlines():
-            shell.run_line(line)
+        try:
+            for line in body.splitlines():
+                shell.run_line(line)
+        finally:
+            shell.close()
 
 
 class InstallShell:
