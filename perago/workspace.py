@@ -6,9 +6,10 @@ execution id, task and task id). The marker is what makes a directory perago's: 
 directory without one.
 
 A directory appears together with its marker: it is created under a temporary name
-(``.perago-tmp.<pid>.<random>.<host>``), the marker is written, then it is renamed into place. A process killed
-between the two leaves only a temporary directory, which GC removes once its process is gone (or, for another
-host, after the TTL); no kill can leave an unowned ``<execution_id>`` directory.
+(``.perago-tmp.<pid>.<random>.<host>``), the marker is written, then it is renamed into place. It disappears the
+same way: renamed to a temporary name first, then deleted. A process killed in between leaves only a temporary
+directory, which GC removes once its process is gone (or, for another host, after the TTL); no kill can leave an
+unowned ``<execution_id>`` directory (deleting a tree in place could remove the marker before the files).
 
 The registry of active owners is per process by nature (it answers "which directories does this process own right
 now?"), so it is module state guarded by a lock; GC consults it so that a directory of a running attempt is never
@@ -128,7 +129,7 @@ def prepare_attempt_workspace(workspace_root: Path, execution: object, owner: Wo
     workspace_root.mkdir(parents=True, exist_ok=True)
     if directory.exists():
         raise WorkspaceError(f"attempt directory {directory} already exists; refusing to reuse it")
-    staging = workspace_root / f"{TMP_PREFIX}.{owner.pid}.{uuid.uuid4().hex[:12]}.{owner.host}"
+    staging = workspace_root / _temporary_name(owner.pid, owner.host)
     staging.mkdir(mode=0o700)
     try:
         (staging / ATTEMPT_WORKSPACE_MARKER).write_text(json.dumps(_marker_json(marker), sort_keys=True))
@@ -138,6 +139,11 @@ def prepare_attempt_workspace(workspace_root: Path, execution: object, owner: Wo
         shutil.rmtree(staging, ignore_errors=True)
         raise WorkspaceError(f"could not create attempt directory {directory}: {exc}") from exc
     return directory
+
+
+def _temporary_name(pid: int, host: str) -> str:
+    """``.perago-tmp.<pid>.<random>.<host>``: a directory being created or deleted by process ``pid``."""
+    return f"{TMP_PREFIX}.{pid}.{uuid.uuid4().hex[:12]}.{host}"
 
 
 def _task_id(execution: object) -> object:
@@ -177,7 +183,9 @@ def cleanup_attempt_workspace_safely(workspace_dir: Path, attempt: object | None
         if not (workspace_dir / ATTEMPT_WORKSPACE_MARKER).is_file():
             logger.warning("not removing {}: it has no perago attempt marker", workspace_dir)
             return False
-        shutil.rmtree(workspace_dir)
+        doomed = workspace_dir.with_name(_temporary_name(os.getpid(), socket.gethostname()))
+        workspace_dir.rename(doomed)  # atomic: the directory and its marker go together
+        shutil.rmtree(doomed)
         return True
     except Exception as exc:
         logger.error("could not remove attempt directory {} of task {}: {}", workspace_dir, _task_id(attempt), exc)

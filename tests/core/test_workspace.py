@@ -164,7 +164,39 @@ def test_cleanup_logs_instead_of_raising(tmp_path: Path, monkeypatch: pytest.Mon
 
     monkeypatch.setattr(workspace.shutil, "rmtree", failing)
     assert cleanup_attempt_workspace_safely(directory) is False
-    assert directory.exists()
+    # The attempt directory is gone from its name; what could not be deleted waits under a temporary name of this
+    # process, which GC collects once the process is gone.
+    (left,) = tmp_path.iterdir()
+    assert left.name.startswith(f"{TMP_PREFIX}.{os.getpid()}.") and (left / ATTEMPT_WORKSPACE_MARKER).exists()
+    monkeypatch.undo()
+    assert gc_attempt_workspaces(tmp_path, ttl_s=3600) == [], "not while this process lives"
+    assert gc_attempt_workspaces(tmp_path, ttl_s=3600, is_alive=lambda pid: False) == []  # own pid: never
+
+
+def test_a_kill_while_deleting_leaves_nothing_gc_would_not_collect(tmp_path: Path) -> None:
+    """Deleting in place could remove the marker before the files (the soak found such orphans): the directory is
+    renamed to a temporary name first, so a kill mid-delete leaves a directory GC collects."""
+    script = (
+        "import os, sys, pathlib, shutil\n"
+        "from types import SimpleNamespace\n"
+        "from perago import workspace\n"
+        "root = pathlib.Path(sys.argv[1])\n"
+        "ex = SimpleNamespace(execution_id='exec-d', task_id='t', task_name='x')\n"
+        "d = workspace.prepare_attempt_workspace(root, ex, workspace.new_workspace_owner('w'))\n"
+        "(d / 'data').mkdir()\n"
+        "for i in range(50): (d / 'data' / f'{i}.csv').write_text('x')\n"
+        "def killed(path, *a, **k):\n"
+        "    os.remove(pathlib.Path(path) / workspace.ATTEMPT_WORKSPACE_MARKER)  # rmtree may take it first\n"
+        "    os._exit(9)  # SIGKILL-like, in the middle of the delete\n"
+        "shutil.rmtree = killed\n"
+        "workspace.cleanup_attempt_workspace_safely(d)\n"
+    )
+    child = subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=False)
+    assert child.returncode == 9
+    (left,) = tmp_path.iterdir()
+    assert left.name.startswith(TMP_PREFIX), "the attempt directory never lost its marker under its own name"
+    assert gc_attempt_workspaces(tmp_path, ttl_s=3600) == [left]
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_owner_record_is_what_the_seed_builds() -> None:
