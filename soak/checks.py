@@ -77,15 +77,31 @@ def check_effects(stack: Stack, ids: dict[str, str], states: dict[str, dict[str,
         for wf in (w for w, b in ids.items() if b == branch):
             for _, step in STEPS:
                 count = merges[(wf, step)]
-                if count == 0 or f"runs/{wf}/{step}.csv" not in paths:
+                present = f"runs/{wf}/{step}.csv" in paths
+                if count == 0 or not present:
                     verdict.lost += 1
-                    verdict.violations.append(
-                        f"{wf} {step}: {count} merge(s), file present: {f'runs/{wf}/{step}.csv' in paths}"
-                    )
+                    verdict.violations.append(f"{wf} {step}: {count} merge(s), its file present: {present}")
                 elif count > 1:
                     verdict.doubled += 1
                     verdict.violations.append(f"{wf} {step}: published {count} times on {branch}")
+                if count != 1 or not present:
+                    keep_evidence(stack, wf, branch, states.get(wf, {}))
     return "\n".join(metadata_text)
+
+
+def keep_evidence(stack: Stack, wf: str, branch: str, state: dict[str, Any]) -> None:
+    """Write what the servers know of a violating workflow to ``evidence-<workflow>.json`` in the run directory:
+    its tasks as Conductor recorded them (with their logs) and every commit of its branch that names it."""
+    route = f"/repositories/{REPOSITORY}/refs/{branch}/commits?amount=1000"
+    commits = [c for c in lakefs(stack, "GET", route)["results"] if wf in json.dumps(c)]
+    fields = ("taskId", "referenceTaskName", "status", "retriedTaskId", "pollCount", "retryCount", "workerId")
+    fields += ("outputData", "reasonForIncompletion", "scheduledTime")
+    tasks = [
+        {k: t.get(k) for k in fields}
+        | {"logs": [e["log"] for e in conductor(stack, "GET", f"/tasks/{t['taskId']}/log") or []]}
+        for t in state.get("tasks", [])
+    ]
+    (stack.run_dir / f"evidence-{wf}.json").write_text(json.dumps({"tasks": tasks, "commits": commits}, indent=1))
 
 
 def check_workflows(states: dict[str, dict[str, Any]], verdict: Verdict) -> None:

@@ -20,7 +20,7 @@ from lakefs_sdk.exceptions import ApiException
 from loguru import logger
 
 from perago.errors import LakeFSError
-from perago.lakefs.client import TRANSIENT, LakeFSConnection, server_message
+from perago.lakefs.client import LakeFSConnection, server_message
 from perago.lakefs.naming import staging_branch_name
 from perago.lakefs.upload import Uploader
 from perago.models import StagedWorkspace, StageRequest
@@ -40,12 +40,14 @@ def create_branch(conn: LakeFSConnection, repository: str, branch: str, source: 
 
 
 def _is_fresh(conn: LakeFSConnection, repository: str, branch: str, source: str) -> bool:
-    """The branch exists at ``source`` with nothing staged: our own creation whose answer was lost."""
-    try:
-        head = conn.sdk.branches_api.get_branch(repository, branch).commit_id
-        staged = conn.sdk.branches_api.diff_branch(repository, branch, amount=1).results
-    except (ApiException, *TRANSIENT):
-        return False
+    """The branch exists at ``source`` with nothing staged: our own creation whose answer was lost.
+
+    Its reads retry transient failures themselves (a 502 here must not turn our own branch into a terminal 409).
+    """
+    head = conn.call(f"read branch {branch}", lambda: conn.sdk.branches_api.get_branch(repository, branch)).commit_id
+    staged = conn.call(
+        f"read the changes staged on {branch}", lambda: conn.sdk.branches_api.diff_branch(repository, branch, amount=1)
+    ).results
     return bool(head == source or head.startswith(source)) and not staged
 
 
@@ -55,12 +57,15 @@ def commit_branch(conn: LakeFSConnection, request: StageRequest, branch: str, ba
     body = CommitCreation(message=f"perago: {request.task_name} ({execution_id})", metadata=dict(request.metadata))
 
     def ours() -> str | None:
-        try:
-            head = conn.sdk.commits_api.get_commit(repo, branch)
-        except (ApiException, *TRANSIENT):
-            return None
+        head = conn.call(f"read the head of {branch}", lambda: conn.sdk.commits_api.get_commit(repo, branch))
         mine = (head.metadata or {}).get("perago.execution_id") == execution_id and head.id != base
         return str(head.id) if mine else None
+
+    def ours_if_known() -> str | None:
+        try:
+            return ours()
+        except LakeFSError:
+            return None  # not known yet: the commit is tried again
 
     def once() -> str:
         try:
@@ -70,7 +75,7 @@ def commit_branch(conn: LakeFSConnection, request: StageRequest, branch: str, ba
                 return found
             raise
 
-    return conn.retry.run(f"commit staging branch {branch}", once, on_retry=lambda _: ours())
+    return conn.retry.run(f"commit staging branch {branch}", once, on_retry=lambda _: ours_if_known())
 
 
 def stage_workspace(conn: LakeFSConnection, request: StageRequest, workers: int) -> StagedWorkspace:

@@ -41,6 +41,26 @@ def test_lost_answer_to_branch_creation_is_recognised(lake: Lake, tmp_path: Path
     assert lake.get(f"/repositories/{REPO}/commits/{staged.commit}")["parents"] == [seed]
 
 
+def test_a_transient_error_while_recognising_our_own_branch_is_not_terminal(lake: Lake, tmp_path: Path) -> None:
+    """The soak's find: after a lost creation answer, a 502 on the read that recognises the branch as ours made the
+    409 terminal (the workflow failed). The reads retry like every other call."""
+    seed, request = changed_workspace(lake, tmp_path)
+    lake.emu.lose_answer("createBranch")
+    lake.emu.inject_fault("getBranch", status=502)
+    lake.emu.inject_fault("diffBranch", status=503)
+    staged = stage(lake, request)
+    assert lake.emu.request_count("getBranch") == 2 and lake.emu.request_count("diffBranch") == 2
+    assert lake.get(f"/repositories/{REPO}/commits/{staged.commit}")["parents"] == [seed]
+
+
+def test_a_transient_error_while_recognising_our_own_commit_is_not_terminal(lake: Lake, tmp_path: Path) -> None:
+    seed, request = changed_workspace(lake, tmp_path)
+    lake.emu.lose_answer("commit")
+    lake.emu.inject_fault("getCommit", status=502, times=2)
+    staged = stage(lake, request)
+    assert lake.get(f"/repositories/{REPO}/commits/{staged.commit}")["parents"] == [seed]
+
+
 def test_lost_answer_to_the_staging_commit_is_recognised(lake: Lake, tmp_path: Path) -> None:
     """graveler.Commit: nothing left staged after the applied first try -> 400 ErrNoChanges on a blind retry."""
     seed, request = changed_workspace(lake, tmp_path)

@@ -19,7 +19,7 @@ from perago.testing.conductor.engine import Engine
 from perago.testing.conductor.errors import ApiError, not_found
 from perago.testing.conductor.routes import UPDATE_ROUTES, match
 from perago.testing.conductor.traffic import Traffic
-from perago.testing.httpbase import LoopbackHandler
+from perago.testing.httpbase import LoopbackHandler, TruncatedRequest
 
 API_PREFIX = "/api"
 
@@ -73,8 +73,11 @@ class EmulatorHandler(LoopbackHandler):
     server: EmulatorHTTPServer
 
     def _dispatch(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        try:
+            body = self.read_body()
+        except TruncatedRequest:  # the client died mid-request: nothing is applied, nobody to answer
+            self.close_connection = True
+            return
         url = urlsplit(self.path)
         try:
             response = self._handle(method, url.path, dict(parse_qsl(url.query)), body)

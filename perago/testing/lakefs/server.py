@@ -14,7 +14,7 @@ import time
 import urllib.parse
 from typing import TYPE_CHECKING, Any
 
-from perago.testing.httpbase import LoopbackHandler
+from perago.testing.httpbase import LoopbackHandler, TruncatedRequest
 from perago.testing.lakefs.calls import ApiError, Call, Reply
 from perago.testing.lakefs.faults import MESSAGES, Decision
 from perago.testing.lakefs.presign import PRESIGNED_PATH
@@ -97,19 +97,6 @@ class Handler(LoopbackHandler):
 
     emulator: LakeFSEmulator
 
-    def _read_body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks: list[bytes] = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    self.rfile.readline()
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
     def _send(self, reply: Reply, head_only: bool = False) -> None:
         body = reply.body
         if isinstance(body, (dict, list)):
@@ -150,7 +137,7 @@ class Handler(LoopbackHandler):
         for key, value in pairs:
             lists.setdefault(key, []).append(value)
         headers = {k.lower(): v for k, v in self.headers.items()}
-        body = self._read_body() if method in ("POST", "PUT", "DELETE") else b""
+        body = self.read_body() if method in ("POST", "PUT", "DELETE") else b""
         return Call({}, {k: v[0] for k, v in lists.items()}, headers, body, lists)
 
     def _drop(self) -> None:
@@ -160,7 +147,11 @@ class Handler(LoopbackHandler):
 
     def _dispatch(self, method: str) -> None:
         parsed = urllib.parse.urlsplit(self.path)
-        call = self._call(method, parsed)
+        try:
+            call = self._call(method, parsed)
+        except TruncatedRequest:  # the client died mid-request: nothing is applied, nobody to answer
+            self.close_connection = True
+            return
         presigned = parsed.path == PRESIGNED_PATH
         found = None if presigned else route(method, parsed.path)
         op = "presigned" if presigned else (found[0] if found else "unknown")
