@@ -29,6 +29,9 @@ class Verdict:
     staging_left: int = 0
     attempt_dirs: int = 0
     secrets_leaked: int = 0
+    retried: int = 0
+    reused: int = 0
+    redelivered: int = 0
     violations: list[str] = field(default_factory=list)
 
 
@@ -156,6 +159,7 @@ def check_secrets(stack: Stack, states: dict[str, dict[str, Any]], metadata_text
             logs = conductor(stack, "GET", f"/tasks/{task['taskId']}/log") or []
             text = json.dumps(logs) + str(task.get("reasonForIncompletion") or "")
             texts[f"task {task['taskId']}"] = text
+            count_mechanisms(task, [entry["log"] for entry in logs], verdict)
     for name, text in texts.items():
         for secret in stack.secrets:
             if secret in text:
@@ -163,10 +167,22 @@ def check_secrets(stack: Stack, states: dict[str, dict[str, Any]], metadata_text
                 verdict.violations.append(f"a secret appears in {name}")
 
 
+def count_mechanisms(task: dict[str, Any], logs: list[str], verdict: Verdict) -> None:
+    """What the run exercised: Conductor retries of a step, re-deliveries of a task id, and attempts that completed
+    with the merge an earlier attempt of their step left (the exactly-once lookup, read from the task log)."""
+    from perago.eventlog import parse_log
+
+    verdict.retried += int(task.get("retriedTaskId") is not None)
+    verdict.redelivered += int(int(task.get("pollCount") or 0) > 1)
+    events, _ = parse_log(logs)
+    verdict.reused += int(any(event.phase == "reused" for event in events))
+
+
 def summary(verdict: Verdict, workers: Any, seconds: float, run_dir: Path) -> str:
     return (
         f"soak: workflows={verdict.workflows} completed={verdict.completed} failed={verdict.failed} "
         f"lost={verdict.lost} doubled={verdict.doubled} kills={workers.kills} (sigkill={workers.sigkills} "
         f"sigterm={workers.sigterms}) staging_left={verdict.staging_left} attempt_dirs={verdict.attempt_dirs} "
-        f"secrets_leaked={verdict.secrets_leaked} duration={seconds:.0f}s logs={run_dir}"
+        f"secrets_leaked={verdict.secrets_leaked} retried={verdict.retried} redelivered={verdict.redelivered} "
+        f"reused={verdict.reused} duration={seconds:.0f}s logs={run_dir}"
     )
