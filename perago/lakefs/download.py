@@ -1,22 +1,35 @@
-"""Download a lakeFS ref into an attempt directory: pin, list, check every path, then fetch in parallel.
+"""Download a lakeFS ref into an attempt directory: pin, list (streamed, by prefix when sparse), check, fetch.
 
-Each file is streamed (presigned URL when the server offers one, else the API) into a temporary file next to its
-target, hashed with SHA-256 on the way, size-checked, checked against the ``sha256`` user metadata perago stores on
-upload, renamed into place, and recorded with its stamp (:func:`perago.snapshot.record_downloaded_file`) so the
-before-snapshot costs no further read.
+The listing is streamed page by page and fetched while it is read, with a bounded number of objects in flight, so
+memory holds the snapshot entries and no other per-object state. Every path of a page is checked (and its parent
+directories created and checked) before any object of that page is written; a bad path fails the attempt, whose
+directory is then discarded. A sparse workspace (``WorkspaceSpec.paths``) lists only the prefixes its entries name
+(:mod:`perago.sparse`), never the whole tree filtered.
+
+Each file comes from the local content cache when it holds the object's bytes (:mod:`perago.cache`, keyed by
+:func:`cache_key`), else it is streamed (presigned URL when the server offers one, else the API) into a temporary file
+next to its target, hashed with SHA-256 on the way, size-checked, checked against the ``sha256`` user metadata perago
+stores on upload, added to the cache, renamed into place, and recorded with its stamp
+(:func:`perago.snapshot.record_downloaded_file`) so the before-snapshot costs no further read.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
+from itertools import islice
 from pathlib import Path
-from typing import Any
 
+from loguru import logger
+
+from perago.cache import CacheKey, ContentCache
 from perago.errors import LakeFSError, UnsafePathError
 from perago.lakefs.client import LakeFSConnection
 from perago.lakefs.paths import (
@@ -28,11 +41,15 @@ from perago.lakefs.paths import (
 )
 from perago.models import DownloadRecord, WorkspaceInput
 from perago.snapshot import Entry, record_downloaded_file, symlink_entry
+from perago.sparse import SparseSelection
 
 CHUNK = 1024 * 1024
+PAGE = 1000
+IN_FLIGHT = 2 * PAGE
+"""Objects listed but not yet fetched: enough that the next listing page is read while the pool stays busy."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RemoteObject:
     """One listed object."""
 
@@ -40,6 +57,8 @@ class RemoteObject:
     size: int
     address: str
     metadata: dict[str, str]
+    checksum: str = ""
+    content_type: str = ""
 
 
 def resolve_commit(conn: LakeFSConnection, workspace: WorkspaceInput) -> str:
@@ -51,13 +70,18 @@ def resolve_commit(conn: LakeFSConnection, workspace: WorkspaceInput) -> str:
     return str(commit.id)
 
 
-def list_objects(conn: LakeFSConnection, repository: str, commit: str, presign: bool) -> list[RemoteObject]:
-    """Every object of a commit (paginated, user metadata included)."""
-    found: list[RemoteObject] = []
+def list_objects(
+    conn: LakeFSConnection, repository: str, commit: str, presign: bool, prefix: str = "", one_level: bool = False
+) -> Iterator[tuple[str, RemoteObject | None]]:
+    """Stream the objects of a commit whose path starts with ``prefix``, page by page (user metadata included).
+
+    Yields (path, object); with ``one_level`` only the objects directly at that level, and every common prefix
+    below it as (prefix, None).
+    """
     after = ""
     while True:
         page = conn.call(
-            f"list objects of {repository}@{commit}",
+            f"list objects of {repository}@{commit}" + (f" under {prefix!r}" if prefix else ""),
             partial(
                 conn.sdk.objects_api.list_objects,
                 repository,
@@ -65,16 +89,51 @@ def list_objects(conn: LakeFSConnection, repository: str, commit: str, presign: 
                 user_metadata=True,
                 presign=presign,
                 after=after,
-                amount=1000,
+                amount=PAGE,
+                prefix=prefix or None,
+                delimiter="/" if one_level else None,
             ),
         )
         for item in page.results:
             if item.path_type == "object":
                 meta = {str(k).lower(): str(v) for k, v in (item.metadata or {}).items()}
-                found.append(RemoteObject(item.path, int(item.size_bytes or 0), item.physical_address or "", meta))
+                address, checksum = item.physical_address or "", item.checksum or ""
+                size = int(item.size_bytes or 0)
+                yield item.path, RemoteObject(item.path, size, address, meta, checksum, item.content_type or "")
+            elif item.path_type == "common_prefix":
+                yield item.path, None
         if not page.pagination.has_more:
-            return found
+            return
         after = page.pagination.next_offset
+
+
+def select_objects(
+    conn: LakeFSConnection, repository: str, commit: str, presign: bool, paths: Sequence[str] | None
+) -> Iterator[RemoteObject]:
+    """The objects to download: every object, or only those a sparse workspace's ``paths`` select."""
+    lister = partial(list_objects, conn, repository, commit, presign)
+    if paths is None:
+        for _, obj in lister():
+            if obj is not None:
+                yield obj
+        return
+    yield from SparseSelection(paths).select(lister)
+
+
+def cache_key(obj: RemoteObject) -> CacheKey | None:
+    """What names an object's bytes in the content cache.
+
+    The ``sha256`` user metadata perago writes on upload, when present. Otherwise lakeFS's own entry identity: size,
+    checksum (ETag), user metadata and content type, which lakeFS hashes into ``graveler.Value.Identity``
+    (``EntryToValue`` in pkg/catalog/entry.go) and compares to decide that an entry did not change (diffs and merges,
+    ``diffIterator`` in pkg/graveler/committed/diff.go). The physical address is not part of it: with presigned
+    listings lakeFS replaces it by the presigned URL (``Controller.ListObjects`` in pkg/api/controller.go).
+    """
+    key = CacheKey.content(obj.metadata.get("sha256", ""))
+    if key is not None or not obj.checksum:
+        return key
+    metadata = json.dumps(sorted(obj.metadata.items()))
+    return CacheKey.identity("lakefs-entry", str(obj.size), obj.checksum, metadata, obj.content_type)
 
 
 def _stream_to(conn: LakeFSConnection, url: str, api: bool, tmp: Path) -> tuple[str, int]:
@@ -98,30 +157,60 @@ def _stream_to(conn: LakeFSConnection, url: str, api: bool, tmp: Path) -> tuple[
 
 
 class Downloader:
-    """Fetches the objects of one pinned commit into one directory."""
+    """Fetches the objects of one pinned commit into one directory, through the content cache when there is one."""
 
     def __init__(
-        self, conn: LakeFSConnection, workspace: WorkspaceInput, commit: str, root: Path, presign: bool
+        self,
+        conn: LakeFSConnection,
+        workspace: WorkspaceInput,
+        commit: str,
+        root: Path,
+        presign: bool,
+        cache: ContentCache | None = None,
+        link: bool = False,
     ) -> None:
         self.conn, self.workspace, self.commit, self.root, self.presign = conn, workspace, commit, root, presign
+        self.cache, self.link = cache, link
+        self.fetched_bytes = 0
+        self._lock = threading.Lock()
 
     def fetch(self, obj: RemoteObject) -> tuple[str, Entry]:
-        """Download one object (or create one symlink) and return its snapshot entry."""
+        """Materialise one object (or create one symlink) and return its snapshot entry."""
         target = local_path(self.root, obj.path)
         link = obj.metadata.get(SYMLINK_METADATA_KEY)
         if link is not None:
             return obj.path, self._symlink(obj.path, target, link)
+        tmp = target.parent / f".{target.name[:100]}.perago-part-{uuid.uuid4().hex[:8]}"
+        digest, shared = self._cached_or_fetched(obj, tmp)
+        os.replace(tmp, target)
+        if shared and self.link:  # may be a hard link to the cache: its mtime is the cache's LRU clock
+            return obj.path, Entry(kind="file", sha256=digest, size=obj.size)
+        return obj.path, record_downloaded_file(target, digest)
+
+    def _cached_or_fetched(self, obj: RemoteObject, tmp: Path) -> tuple[str, bool]:
+        """Write the object's bytes at ``tmp``: (SHA-256, whether they came from the cache)."""
+        key = cache_key(obj) if self.cache is not None else None
+        if key is not None and self.cache is not None:
+            served = self.cache.materialise(key, obj.size, tmp, link=self.link)
+            if served is not None:
+                return served, True
+        digest = self._fetch_remote(obj, tmp)
+        if key is not None and self.cache is not None:
+            self.cache.insert(key, tmp, digest, obj.size)
+        return digest, False
+
+    def _fetch_remote(self, obj: RemoteObject, tmp: Path) -> str:
         if self.presign and obj.address.startswith(("http://", "https://")):
             url, api = obj.address, False
         else:
             route = f"/repositories/{self.conn.quote(self.workspace.repository)}/refs/{self.commit}/objects"
             url, api = self.conn.api_url(route, path=obj.path), True
-        tmp = target.parent / f".{target.name[:100]}.perago-part-{uuid.uuid4().hex[:8]}"
         where = f"download {obj.path} from {self.workspace.repository}@{self.commit}"
         digest, size = self.conn.retry.run(where, lambda: _stream_to(self.conn, url, api, tmp))
         self._verify(obj, digest, size, tmp)
-        os.replace(tmp, target)
-        return obj.path, record_downloaded_file(target, digest)
+        with self._lock:
+            self.fetched_bytes += size
+        return digest
 
     def _verify(self, obj: RemoteObject, digest: str, size: int, tmp: Path) -> None:
         expected = obj.metadata.get("sha256")
@@ -146,22 +235,81 @@ class Downloader:
         return symlink_entry(link)
 
 
+def _prepare(root: Path, repository: str, commit: str, made: set[Path], batch: list[RemoteObject]) -> None:
+    """Check every path of a batch, then create (and check) the parent directories it needs."""
+    for obj in batch:
+        check_object_path(obj.path, repository, commit)
+    for parent in sorted({local_path(root, obj.path).parent for obj in batch} - made):
+        parent.mkdir(parents=True, exist_ok=True)
+        ensure_inside(root, parent)  # once per directory, before any file is written in it
+        made.add(parent)
+
+
+def fetch_streamed(
+    fetch: Callable[[RemoteObject], tuple[str, Entry]],
+    objects: Iterable[RemoteObject],
+    workers: int,
+    prepare: Callable[[list[RemoteObject]], None],
+) -> dict[str, Entry]:
+    """Fetch objects on ``workers`` threads as they are listed, at most :data:`IN_FLIGHT` at a time.
+
+    Each batch of :data:`PAGE` objects is ``prepare``-d (checked) before any of it is fetched. The first failure
+    stops the submission of further objects and is raised once those in flight are done.
+    """
+    entries: dict[str, Entry] = {}
+    errors: list[Exception] = []
+    window = threading.BoundedSemaphore(IN_FLIGHT)
+
+    def done(future: Future[tuple[str, Entry]]) -> None:
+        window.release()
+        try:
+            path, entry = future.result()
+            entries[path] = entry
+        except Exception as exc:
+            errors.append(exc)
+
+    iterator = iter(objects)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="perago-get") as pool:
+        while not errors and (batch := list(islice(iterator, PAGE))):
+            prepare(batch)
+            for obj in batch:
+                window.acquire()
+                if errors:
+                    break
+                pool.submit(fetch, obj).add_done_callback(done)
+    if errors:
+        raise errors[0]
+    return entries
+
+
 def download_workspace(
-    conn: LakeFSConnection, workspace: WorkspaceInput, directory: Path, workers: int
+    conn: LakeFSConnection,
+    workspace: WorkspaceInput,
+    directory: Path,
+    workers: int,
+    *,
+    paths: Sequence[str] | None = None,
+    cache: ContentCache | None = None,
+    read_only: bool = False,
 ) -> DownloadRecord:
-    """Pin, list, check every path, then fetch everything in parallel (see the module docstring)."""
+    """Pin, list, check and fetch (see the module docstring); ``paths`` makes the workspace sparse.
+
+    ``read_only``: the task declared it does not write, so the cache may hard-link its files instead of copying.
+    ``bytes_downloaded`` of the record counts the bytes fetched from lakeFS (cache hits are not downloads).
+    """
     commit = resolve_commit(conn, workspace)
     presign = conn.presign()
-    objects = list_objects(conn, workspace.repository, commit, presign)
-    for obj in objects:  # every path is checked before a single byte is written
-        check_object_path(obj.path, workspace.repository, commit)
-    for parent in sorted({local_path(directory, obj.path).parent for obj in objects}):
-        parent.mkdir(parents=True, exist_ok=True)
-        ensure_inside(directory, parent)  # once per directory, before any file is written
-    downloader = Downloader(conn, workspace, commit, directory, presign)
-    entries: dict[str, Any] = {}
-    if objects:
-        with ThreadPoolExecutor(max_workers=min(workers, len(objects)), thread_name_prefix="perago-get") as pool:
-            entries.update(pool.map(downloader.fetch, objects))
-    total = sum(obj.size for obj in objects if SYMLINK_METADATA_KEY not in obj.metadata)
-    return DownloadRecord(commit_id=commit, entries=dict(sorted(entries.items())), bytes_downloaded=total)
+    downloader = Downloader(conn, workspace, commit, directory, presign, cache, link=read_only)
+    objects = select_objects(conn, workspace.repository, commit, presign, paths)
+    prepare = partial(_prepare, directory, workspace.repository, commit, set())
+    try:
+        entries = fetch_streamed(downloader.fetch, objects, workers, prepare)
+    finally:
+        if cache is not None:
+            cache.settle()
+    if cache is not None:
+        stats = cache.stats
+        logger.debug("content cache: {} hit(s), {} miss(es) so far in this process", stats.hits, stats.misses)
+    return DownloadRecord(
+        commit_id=commit, entries=dict(sorted(entries.items())), bytes_downloaded=downloader.fetched_bytes
+    )

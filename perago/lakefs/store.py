@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from perago.cache import ContentCache
 from perago.errors import LakeFSError
 from perago.lakefs import download, publish, stage
 from perago.lakefs.client import LakeFSConnection
@@ -24,20 +25,34 @@ from perago.spec import WorkspaceSpec
 class LakeFSWorkspaceStore:
     """Download, stage, publish, no-op completion and cleanup against one lakeFS."""
 
-    def __init__(self, conn: LakeFSConnection, transfer_workers: int = 16) -> None:
+    def __init__(self, conn: LakeFSConnection, transfer_workers: int = 16, cache: ContentCache | None = None) -> None:
         self.conn = conn
         self.transfer_workers = transfer_workers
+        self.cache = cache
 
     @classmethod
     def from_settings(
         cls, settings: PeragoSettings, *, sleep: Callable[[float], None] = time.sleep
     ) -> LakeFSWorkspaceStore:
-        """A store for ``LAKECTL_*`` endpoint and credentials, ``PERAGO_TRANSFER_WORKERS`` and retry settings."""
-        return cls(LakeFSConnection(settings, sleep=sleep), settings.transfer_workers)
+        """A store for ``LAKECTL_*`` endpoint and credentials, ``PERAGO_TRANSFER_WORKERS``, retry and cache settings."""
+        return cls(
+            LakeFSConnection(settings, sleep=sleep), settings.transfer_workers, ContentCache.from_settings(settings)
+        )
 
     def download_workspace(self, workspace: WorkspaceInput, spec: WorkspaceSpec, directory: Path) -> DownloadRecord:
-        """Pin the ref, then fetch every object into ``directory`` (see :mod:`perago.lakefs.download`)."""
-        return download.download_workspace(self.conn, workspace, directory, self.transfer_workers)
+        """Pin the ref, then fetch its objects (only ``spec.paths`` when set) into ``directory``.
+
+        See :mod:`perago.lakefs.download`; the content cache serves what it holds.
+        """
+        return download.download_workspace(
+            self.conn,
+            workspace,
+            directory,
+            self.transfer_workers,
+            paths=spec.paths,
+            cache=self.cache,
+            read_only=spec.read_only,
+        )
 
     def stage_workspace(self, request: StageRequest) -> StagedWorkspace:
         """Put the attempt's changes on a new hidden staging branch and commit them."""

@@ -1,8 +1,8 @@
 """The harness's local-directory store: a directory plays the part of a lakeFS branch.
 
-Download copies the directory into the attempt directory; staging remembers the attempt's changes; publishing
-applies them back to the directory. Commit ids are the SHA-256 of the directory's snapshot, so a run's output
-ref names exactly the content it published.
+Download copies the directory (only the sparse set of ``WorkspaceSpec.paths`` when given) into the attempt
+directory; staging remembers the attempt's changes; publishing applies them back to the directory. Commit ids are
+the SHA-256 of the directory's snapshot, so a run's output ref names exactly the content it published.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from perago.models import AttemptSnapshot, DownloadRecord, StagedWorkspace, StageRequest, WorkspaceInput
 from perago.snapshot import Snapshot, SnapshotDiff, snapshot_directory
+from perago.sparse import SparseSelection
 
 LOCAL_REPOSITORY = "local-workspace"
 
@@ -61,9 +62,12 @@ class LocalDirectoryStore:
 
     def download_workspace(self, workspace: WorkspaceInput, spec: object, directory: Path) -> DownloadRecord | None:
         self.calls.append("download")
+        paths = getattr(spec, "paths", None)
+        selection = SparseSelection(paths) if paths is not None else None
         for source in sorted(self.directory.rglob("*")):
-            if source.is_file() or source.is_symlink():
-                _copy_entry(source, directory / source.relative_to(self.directory))
+            rel = source.relative_to(self.directory)
+            if (source.is_file() or source.is_symlink()) and (selection is None or selection.includes(rel.as_posix())):
+                _copy_entry(source, directory / rel)
         return None
 
     def load_current_attempt(self, attempt: AttemptSnapshot) -> AttemptSnapshot | None:
