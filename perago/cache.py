@@ -41,6 +41,8 @@ from perago.settings import PeragoSettings
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 STALE_TMP_S = 3600.0
+LRU_RESOLUTION_S = 60.0
+"""A hit on an entry used less than this long ago does not touch its mtime again (one inode write saved per file)."""
 LOW_WATER = 0.9
 """Eviction frees space down to this fraction of the cap, so that the next attempts need not evict again."""
 
@@ -97,6 +99,7 @@ class ContentCache:
         self.directory = directory
         self.max_bytes = max_bytes
         self.root = directory / "v1"
+        self._base = os.fspath(self.root)
         for sub in ("sha256", "ids", "tmp"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         self.stats = CacheStats()
@@ -131,10 +134,13 @@ class ContentCache:
     # -- paths ------------------------------------------------------------------------------------------------------
     def content_path(self, sha256: str) -> Path:
         """Where the bytes with this SHA-256 live."""
-        return self.root / "sha256" / sha256[:2] / sha256
+        return Path(self._content(sha256))
 
-    def _alias_path(self, key: CacheKey) -> Path:
-        return self.root / "ids" / key.value[:2] / key.value
+    def _content(self, sha256: str) -> str:
+        return f"{self._base}/sha256/{sha256[:2]}/{sha256}"  # strings: this runs once per file of every attempt
+
+    def _alias_path(self, key: CacheKey) -> str:
+        return f"{self._base}/ids/{key.value[:2]}/{key.value}"
 
     def _sha_of(self, key: CacheKey) -> str | None:
         if key.kind == "sha256":
@@ -146,7 +152,7 @@ class ContentCache:
         return name if _HEX64.match(name) else None
 
     # -- reads ------------------------------------------------------------------------------------------------------
-    def materialise(self, key: CacheKey, size: int, target: Path, *, link: bool) -> str | None:
+    def materialise(self, key: CacheKey, size: int, target: str, *, link: bool) -> str | None:
         """Put the cached bytes of ``key`` at ``target`` (a new path) and return their SHA-256; None on a miss.
 
         Args:
@@ -168,26 +174,30 @@ class ContentCache:
                 self.stats.hits += 1
         return served
 
-    def _serve(self, sha: str, size: int, target: Path, link: bool) -> str | None:
-        path = self.content_path(sha)
+    def _serve(self, sha: str, size: int, target: str, link: bool) -> str | None:
+        path = self._content(sha)
         try:
             fd = os.open(path, os.O_RDONLY)
         except OSError:
             return None
         try:
             st = os.fstat(fd)
-            digest = materialise(fd, path, target, link=link, clone=self.clone) if st.st_size == size else None
+            digest = None
+            if st.st_size == size:
+                digest = materialise(fd, path, target, size, link=link, clone=self.clone)
         finally:
             os.close(fd)
         if digest != sha:
-            target.unlink(missing_ok=True)
+            with suppress(OSError):
+                os.unlink(target)
             self._discard(path, st.st_ino, f"{st.st_size} bytes with SHA-256 {digest}, expected {size} bytes")
             return None
-        with suppress(OSError):
-            os.utime(path)  # least recently used = oldest mtime
+        if time.time() - st.st_mtime > LRU_RESOLUTION_S:
+            with suppress(OSError):
+                os.utime(path)  # least recently used = oldest mtime
         return sha
 
-    def _discard(self, path: Path, inode: int, why: str) -> None:
+    def _discard(self, path: str, inode: int, why: str) -> None:
         """Remove a corrupt entry (only if it is still the file that was read: a fresh copy may have replaced it)."""
         logger.warning("content cache entry {} is corrupt ({}); removed, the object is fetched again", path, why)
         with self._lock:
@@ -197,7 +207,7 @@ class ContentCache:
                 os.unlink(path)
 
     # -- writes -----------------------------------------------------------------------------------------------------
-    def insert(self, key: CacheKey, source: Path, sha256: str, size: int) -> None:
+    def insert(self, key: CacheKey, source: str, sha256: str, size: int) -> None:
         """Add the bytes of ``source`` (verified by the caller: SHA-256 ``sha256``, ``size`` bytes) under ``key``.
 
         Never raises for a full or unwritable cache: the download goes on without it (a warning says why).
@@ -209,7 +219,7 @@ class ContentCache:
             if key.kind == "id":
                 self._add_alias(key, sha256)
         except OSError as exc:
-            logger.warning("could not add {} to the content cache at {}: {}", source.name, self.directory, exc)
+            logger.warning("could not add {} to the content cache at {}: {}", source, self.directory, exc)
             return
         if added:
             with self._lock:
@@ -217,40 +227,20 @@ class ContentCache:
                 self.stats.inserted_bytes += size
                 self._unsettled += size
 
-    def _add_content(self, source: Path, sha256: str) -> bool:
-        final = self.content_path(sha256)
-        if final.exists():
+    def _add_content(self, source: str, sha256: str) -> bool:
+        final = self._content(sha256)
+        if os.path.exists(final):
             return False
-        tmp = self.root / "tmp" / f"{sha256[:16]}-{uuid.uuid4().hex}"
+        tmp = f"{self._base}/tmp/{sha256[:16]}-{uuid.uuid4().hex}"
         try:
             copy_into_cache(source, tmp, self.clone)
-            for attempt in range(2):
-                try:
-                    os.link(tmp, final)
-                    return True
-                except FileExistsError:
-                    return False  # another process filled it first: same name, same bytes
-                except FileNotFoundError:
-                    if attempt:
-                        raise
-                    final.parent.mkdir(exist_ok=True)
-            return False  # pragma: no cover - the loop returns or raises
+            return _link_new(tmp, final)
         finally:
-            tmp.unlink(missing_ok=True)
+            with suppress(OSError):
+                os.unlink(tmp)
 
     def _add_alias(self, key: CacheKey, sha256: str) -> None:
-        alias = self._alias_path(key)
-        target = f"../../sha256/{sha256[:2]}/{sha256}"
-        for attempt in range(2):
-            try:
-                os.symlink(target, alias)
-                return
-            except FileExistsError:
-                return
-            except FileNotFoundError:
-                if attempt:
-                    raise
-                alias.parent.mkdir(exist_ok=True)
+        _link_new(f"../../sha256/{sha256[:2]}/{sha256}", self._alias_path(key), symbolic=True)
 
     # -- accounting and eviction -------------------------------------------------------------------------------------
     @contextmanager
@@ -322,3 +312,19 @@ class ContentCache:
                 if not os.path.exists(item.path):  # the content it named was evicted
                     with suppress(OSError):
                         os.unlink(item.path)
+
+
+def _link_new(source: str, name: str, *, symbolic: bool = False) -> bool:
+    """Link ``name`` to ``source`` unless ``name`` exists (False: another process linked it first, same content)."""
+    make = os.symlink if symbolic else os.link
+    try:
+        make(source, name)
+    except FileExistsError:
+        return False
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(name), exist_ok=True)  # the first entry of its 2-hex-digit folder
+        try:
+            make(source, name)
+        except FileExistsError:
+            return False
+    return True

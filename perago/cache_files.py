@@ -7,23 +7,25 @@ A reflink shares the cached blocks copy-on-write: a task that rewrites the file 
 keeps its own. A hard link shares the inode itself, so :class:`perago.cache.ContentCache` offers it only to tasks
 that declare they do not write, keeps cached files read-only (0444), and hashes every file it serves, so an entry
 that a task wrote through a link anyway is detected and fetched again instead of being served.
+
+Files are handled through raw descriptors: serving a small cached file is one read, one hash and one write, because
+on many filesystems creating the file is already most of the cost of a warm attempt.
 """
 
 from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import os
 import shutil
 import sys
-from pathlib import Path
-
-from perago.snapshot import copy_and_hash, hash_file
 
 FICLONE = 0x40049409
 """``_IOW(0x94, 9, int)`` from linux/fs.h: clone a whole file (btrfs, XFS with reflink, bcachefs, overlayfs on them)."""
 _CHUNK = 1024 * 1024
 _CANNOT_CLONE = {errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EPERM}
+_NEW = os.O_CREAT | os.O_EXCL
 
 
 class CloneSupport:
@@ -47,7 +49,27 @@ class CloneSupport:
         return True
 
 
-def materialise(fd: int, path: Path, target: Path, *, link: bool, clone: CloneSupport) -> str | None:
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def copy_hashing(src: int, dst: int, size: int) -> str:
+    """Copy ``size`` bytes (whatever is there, up to end of file) from ``src`` to ``dst``; return their SHA-256."""
+    digest = hashlib.sha256()
+    offset = 0
+    while offset <= size:  # one read past the expected size shows a file that grew
+        chunk = os.pread(src, min(_CHUNK, size - offset + 1), offset)
+        if not chunk:
+            break
+        digest.update(chunk)
+        _write_all(dst, chunk)
+        offset += len(chunk)
+    return digest.hexdigest()
+
+
+def materialise(fd: int, path: str, target: str, size: int, *, link: bool, clone: CloneSupport) -> str | None:
     """Give ``target`` (a new path) the bytes of the cached file ``path`` (open as ``fd``), return their SHA-256.
 
     A hard link when ``link`` and the filesystem allows it; else a reflink; else a copy. The digest is always of
@@ -56,27 +78,58 @@ def materialise(fd: int, path: Path, target: Path, *, link: bool, clone: CloneSu
     if link:
         try:
             os.link(path, target)
-            return hash_file(target)[0]
         except OSError:
-            target.unlink(missing_ok=True)  # another filesystem, a link limit: copy instead
-    out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            pass  # another filesystem, a link limit: copy instead
+        else:
+            linked = os.open(target, os.O_RDONLY)
+            try:
+                return hash_fd(linked)
+            finally:
+                os.close(linked)
+    out = os.open(target, _NEW | os.O_RDWR, 0o666)
     try:
         if clone.attempt(out, fd):
-            os.close(out)
-            out = -1
-            return hash_file(target)[0]
-        size = os.fstat(fd).st_size
-        with open(fd, "rb", buffering=0, closefd=False) as src, open(out, "wb", buffering=0, closefd=False) as dst:
-            return copy_and_hash(src, dst, chunk_size=max(1, min(size, _CHUNK)))[0]
+            return hash_fd(out)
+        return copy_hashing(fd, out, size)
     finally:
-        if out >= 0:
-            os.close(out)
+        os.close(out)
 
 
-def copy_into_cache(source: Path, tmp: Path, clone: CloneSupport) -> None:
+def hash_fd(fd: int) -> str:
+    """SHA-256 of a whole open file."""
+    digest = hashlib.sha256()
+    offset = 0
+    while chunk := os.pread(fd, _CHUNK, offset):
+        digest.update(chunk)
+        offset += len(chunk)
+    return digest.hexdigest()
+
+
+def copy_into_cache(source: str, tmp: str, clone: CloneSupport) -> None:
     """Write a read-only copy (a reflink where possible) of ``source`` at the new path ``tmp``."""
-    with open(source, "rb") as src, open(tmp, "xb") as dst:
-        cloned = clone.attempt(dst.fileno(), src.fileno())
-    if not cloned:
-        shutil.copyfile(source, tmp)  # the kernel copies (sendfile / copy_file_range), no bytes through Python
-    os.chmod(tmp, 0o444)
+    src = os.open(source, os.O_RDONLY)
+    try:
+        dst = os.open(tmp, _NEW | os.O_WRONLY, 0o444)
+        try:
+            if not clone.attempt(dst, src):
+                _kernel_copy(src, dst, os.fstat(src).st_size)
+        finally:
+            os.close(dst)
+    finally:
+        os.close(src)
+
+
+def _kernel_copy(src: int, dst: int, size: int) -> None:
+    """Copy inside the kernel (no bytes through Python); a plain copy where ``copy_file_range`` is missing."""
+    offset = 0
+    try:
+        while offset < size:
+            sent = os.copy_file_range(src, dst, size - offset, offset, offset)
+            if sent == 0:
+                break
+            offset += sent
+    except (OSError, AttributeError):
+        os.lseek(src, offset, os.SEEK_SET)
+        os.lseek(dst, offset, os.SEEK_SET)
+        with open(src, "rb", closefd=False) as reader, open(dst, "wb", closefd=False) as writer:
+            shutil.copyfileobj(reader, writer, _CHUNK)
