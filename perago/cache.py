@@ -100,8 +100,9 @@ class ContentCache:
         self.max_bytes = max_bytes
         self.root = directory / "v1"
         self._base = os.fspath(self.root)
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)  # cached bytes are as private as the attempt's
         for sub in ("sha256", "ids", "tmp"):
-            (self.root / sub).mkdir(parents=True, exist_ok=True)
+            (self.root / sub).mkdir(exist_ok=True, mode=0o700)
         self.stats = CacheStats()
         self.clone = CloneSupport()
         self._lock = threading.Lock()

@@ -52,6 +52,7 @@ def test_miss_then_insert_then_hit_serves_a_private_writable_copy(cache: Content
     cached = cache.content_path(sha(data))
     assert os.stat(target).st_ino != os.stat(cached).st_ino and os.stat(cached).st_mode & 0o777 == 0o444
     assert (cache.stats.hits, cache.stats.misses, cache.stats.inserted) == (1, 1, 1)
+    assert os.stat(cache.root).st_mode & 0o777 == 0o700  # cached bytes are as private as an attempt's
 
 
 def test_a_task_rewriting_a_materialised_file_in_place_leaves_the_cache_intact(
