@@ -56,17 +56,21 @@ def _write_all(fd: int, data: bytes | memoryview) -> None:
 
 
 def copy_hashing(src: int, dst: int, size: int) -> str:
-    """Copy ``size`` bytes (whatever is there, up to end of file) from ``src`` to ``dst``; return their SHA-256."""
+    """Copy ``src`` (expected to hold ``size`` bytes) to ``dst`` whole; return the SHA-256 of what was copied.
+
+    Each read asks for one byte more than is still expected, so a short read ends the copy without a further
+    call and a file that grew is still copied (and then fails the caller's comparison).
+    """
     digest = hashlib.sha256()
     offset = 0
-    while offset <= size:  # one read past the expected size shows a file that grew
-        chunk = os.pread(src, min(_CHUNK, size - offset + 1), offset)
-        if not chunk:
-            break
+    while True:
+        wanted = min(_CHUNK, max(size - offset, 0) + 1)
+        chunk = os.pread(src, wanted, offset)
         digest.update(chunk)
         _write_all(dst, chunk)
         offset += len(chunk)
-    return digest.hexdigest()
+        if len(chunk) < wanted:
+            return digest.hexdigest()
 
 
 def materialise(fd: int, path: str, target: str, size: int, *, link: bool, clone: CloneSupport) -> str | None:

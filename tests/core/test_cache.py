@@ -252,3 +252,12 @@ def test_default_cache_dir_falls_back_to_home(monkeypatch: pytest.MonkeyPatch, t
     monkeypatch.setenv("XDG_CACHE_HOME", "relative/ignored")
     monkeypatch.setenv("HOME", str(tmp_path))
     assert default_cache_dir() == tmp_path / ".cache" / "perago"
+
+
+@pytest.mark.parametrize("size", [0, 1024 * 1024, 2 * 1024 * 1024 + 17])
+def test_empty_and_multi_chunk_entries_round_trip(tmp_path: Path, size: int) -> None:
+    cache = ContentCache(tmp_path / "cache", max_bytes=10 * 2**20)
+    data = os.urandom(size)
+    put(cache, tmp_path, data)
+    assert cache.materialise(key_of(data), size, tmp_path / "out", link=False) == sha(data)
+    assert (tmp_path / "out").read_bytes() == data
