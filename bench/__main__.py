@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
+import re
 import sys
 import tempfile
 import time
@@ -44,9 +45,12 @@ def main(argv: list[str]) -> int:
 def run(args: argparse.Namespace) -> int:
     reports = []
     for key in args.only or sorted(SCENARIOS, key=int):
-        started = time.perf_counter()
+        started, load = time.perf_counter(), os.getloadavg()[0]
         report = SCENARIOS[key](args.smoke)
-        report.notes.append(f"scenario wall time {time.perf_counter() - started:.1f} s")
+        report.notes.append(
+            f"scenario wall time {time.perf_counter() - started:.1f} s; 1-minute load average {load:.1f} at the start, "
+            f"{os.getloadavg()[0]:.1f} at the end (other work shares this machine's {os.cpu_count()} cores)"
+        )
         report.save()
         print(report.table(), flush=True)
         reports.append(report)
@@ -55,10 +59,29 @@ def run(args: argparse.Namespace) -> int:
         f"targets met: {sum(t.met for t in targets)} of {len(targets)} ({'smoke sizes' if args.smoke else 'full sizes'})"
     )
     if args.write_docs:
-        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        header = f"# Benchmarks\n\nLatest full run: {stamp} on this machine: {machine()}.\nReproduce: `make bench` (full) or `make bench-smoke`.\n\n"
-        DOCS.write_text(header + "\n".join(r.table() for r in reports))
+        write_docs(reports, full=not args.only)
     return 0
+
+
+def write_docs(reports: list[Report], full: bool) -> None:
+    """Replace the tables of the scenarios that ran; keep the others and the hand-written sections after them."""
+    old = DOCS.read_text() if DOCS.exists() else ""
+    tables, prose = {}, []
+    for section in re.split(r"(?m)^(?=## )", old)[1:]:
+        number = re.match(r"## (\d+)\. ", section)
+        if number:
+            tables[int(number.group(1))] = section.rstrip("\n") + "\n"
+        else:
+            prose.append(section.rstrip("\n") + "\n")
+    for report in reports:
+        tables[int(report.scenario.split(".")[0])] = report.table()
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    which = "full run" if full else "run of scenarios " + ", ".join(r.scenario.split(".")[0] for r in reports)
+    header = (
+        f"# Benchmarks\n\nLatest {which}: {stamp} on this machine: {machine()}.\n"
+        "Reproduce: `make bench` (full) or `make bench-smoke`; `python -m bench --only 7 8` runs some scenarios.\n\n"
+    )
+    DOCS.write_text(header + "\n".join(tables[n] for n in sorted(tables)) + "".join("\n" + p for p in prose))
 
 
 if __name__ == "__main__":

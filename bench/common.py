@@ -118,7 +118,7 @@ class Lake:
     control: str = ""  # bench.lakeserver's control endpoint (latency, request counts, seeding)
 
     def _control(self, route: str, **query: Any) -> Any:
-        assert self.control, "start the emulator with lake_server() for latency, counts and seeding"
+        assert self.control, "start the emulator with lake_process() for latency, counts and seeding"
         return urllib3.request("GET", f"{self.control}{route}", fields=query, timeout=600).json()
 
     def set_latency(self, ms: float) -> None:
@@ -190,32 +190,6 @@ class Lake:
 
 @contextmanager
 def lake_process(presign: bool = True) -> Iterator[Lake]:
-    args = [
-        sys.executable,
-        "-m",
-        "perago.testing",
-        "lakefs",
-        "--port",
-        "0",
-        "--access-key-id",
-        "AKIABENCH",
-        "--secret-access-key",
-        "bench-secret",
-    ]
-    if not presign:
-        args.append("--no-presign")
-    with subprocess.Popen(args, stdout=subprocess.PIPE, text=True, cwd=ROOT) as process:
-        assert process.stdout is not None
-        endpoint = process.stdout.readline().strip()
-        try:
-            yield Lake(endpoint, "AKIABENCH", "bench-secret", process)
-        finally:
-            process.terminate()
-            process.wait(10)
-
-
-@contextmanager
-def lake_server(presign: bool = True) -> Iterator[Lake]:
     """The emulator in its own process behind ``bench.lakeserver`` (latency injection, request counts, seeding)."""
     args = [sys.executable, "-m", "bench.lakeserver"] + ([] if presign else ["--no-presign"])
     with subprocess.Popen(args, stdout=subprocess.PIPE, text=True, cwd=ROOT) as process:

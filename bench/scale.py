@@ -12,7 +12,7 @@ import time
 
 import urllib3
 
-from bench.common import Lake, Report, Row, Target, lake_server, run_child, scratch
+from bench.common import Lake, Report, Row, Target, lake_process, run_child, scratch
 from bench.warm import attempt
 
 SPARSE_DIRS = 100
@@ -48,9 +48,9 @@ def listing_seconds(lake: Lake, repo: str, commit: str) -> float:
 def sparse(smoke: bool) -> Report:
     from perago.spec import WorkspaceSpec
 
-    count = 400 if smoke else 20000
+    count = 200 if smoke else 20000
     report = Report("9. Sparse download")
-    with lake_server(presign=True) as lake, scratch() as root:
+    with lake_process(presign=True) as lake, scratch() as root:
         commit = lake.seed("sparse", count, 1024, dirs=SPARSE_DIRS)
         lake.reset_requests()
         full, record = attempt(lake, "sparse", commit, root, root / "cache-full")
@@ -90,11 +90,11 @@ def sparse(smoke: bool) -> Report:
 
 
 def scale(smoke: bool) -> Report:
-    sizes = (50, 100, 200) if smoke else (1000, 10000, 100000)
+    sizes = (20, 40) if smoke else (1000, 10000, 100000)
     report = Report("10. Download at scale")
     per_object: dict[int, float] = {}
     peaks: dict[int, float] = {}
-    with lake_server(presign=True) as lake, scratch() as root:
+    with lake_process(presign=True) as lake, scratch() as root:
         env = {
             "LAKECTL_SERVER_ENDPOINT_URL": lake.endpoint,
             "LAKECTL_CREDENTIALS_ACCESS_KEY_ID": lake.access_key_id,
