@@ -95,6 +95,22 @@ def median_time(fn: Callable[[], Any], repeat: int, setup: Callable[[], Any] | N
     return statistics.median(times)
 
 
+def interleaved(runs: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float]:
+    """Median seconds of each callable, run in rounds (one of each per round, the order rotated each round).
+
+    Other work shares this machine: interleaving gives every client the same mix of quiet and busy moments, where
+    timing one client's repeats after another's would compare different moments.
+    """
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    names = list(runs)
+    for round_ in range(repeat):
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+            started = time.perf_counter()
+            runs[name]()
+            times[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def machine() -> str:
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return f"{os.cpu_count()} cores, {mem:.0f} GiB RAM, Python {platform.python_version()}, {platform.system()} {platform.machine()}"

@@ -294,8 +294,13 @@ class ContentCache:
         for _, size, path in sorted(found):
             if total <= goal:
                 break
-            with suppress(FileNotFoundError):
+            try:
                 os.unlink(path)
+            except FileNotFoundError:
+                total -= size  # another process removed it (a corrupt entry): freed all the same
+            except OSError as exc:
+                logger.debug("content cache: cannot evict {}: {}", path, exc)  # e.g. another user's entry
+            else:
                 total -= size
                 with self._lock:
                     self.stats.evicted += 1
@@ -309,6 +314,8 @@ class ContentCache:
                 if now - item.stat(follow_symlinks=False).st_mtime > STALE_TMP_S:
                     os.unlink(item.path)
         for sub in os.scandir(self.root / "ids"):
+            if not sub.is_dir(follow_symlinks=False):
+                continue
             for item in os.scandir(sub.path):
                 if not os.path.exists(item.path):  # the content it named was evicted
                     with suppress(OSError):

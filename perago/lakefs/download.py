@@ -99,23 +99,24 @@ def list_objects(
         )
         for item in page["results"]:
             if item.get("path_type") == "object":
-                meta = {str(k).lower(): str(v) for k, v in (item.get("metadata") or {}).items()}
-                yield (
-                    item["path"],
-                    RemoteObject(
-                        item["path"],
-                        int(item.get("size_bytes") or 0),
-                        item.get("physical_address") or "",
-                        meta,
-                        item.get("checksum") or "",
-                        item.get("content_type") or "",
-                    ),
-                )
+                yield item["path"], _remote_object(item)
             elif item.get("path_type") == "common_prefix":
                 yield item["path"], None
         if not page["pagination"]["has_more"]:
             return
         after = page["pagination"]["next_offset"]
+
+
+def _remote_object(item: dict[str, Any]) -> RemoteObject:
+    """An ``ObjectStats`` of the listing as the download needs it (metadata keys lowercased, as HTTP headers)."""
+    return RemoteObject(
+        item["path"],
+        int(item.get("size_bytes") or 0),
+        item.get("physical_address") or "",
+        {str(k).lower(): str(v) for k, v in (item.get("metadata") or {}).items()},
+        item.get("checksum") or "",
+        item.get("content_type") or "",
+    )
 
 
 def _page(conn: LakeFSConnection, repository: str, commit: str, **query: Any) -> Any:
