@@ -37,7 +37,11 @@ class Row:
         if self.baseline in (None, 0) or self.perago == 0:
             return None
         # for times and memory lower is better: ratio = baseline / perago (>1 means perago wins)
-        return self.baseline / self.perago if self.unit in ("s", "MiB", "requests") else self.perago / self.baseline
+        return (
+            self.baseline / self.perago
+            if self.unit in ("s", "ms", "MiB", "requests", "bytes")
+            else self.perago / self.baseline
+        )
 
 
 @dataclass
