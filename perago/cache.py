@@ -3,8 +3,8 @@
 Layout under ``<cache dir>/v1/``:
 
 - ``sha256/<2 hex>/<sha256>``: the bytes, named by their SHA-256, read-only (0444);
-- ``ids/<2 hex>/<id>``: a symlink to a ``sha256/`` file, for objects keyed by what the store guarantees identifies
-  their bytes (:class:`CacheKey`) rather than by a SHA-256 the store recorded;
+- ``aliases.db``: for objects keyed by what the store guarantees identifies their bytes rather than by a SHA-256
+  the store recorded (:class:`CacheKey`), which ``sha256/`` file holds them (:mod:`perago.cache_index`);
 - ``tmp/``: files being written; ``usage`` and ``lock``: the shared byte count and the eviction lock.
 
 Concurrency: entries are written to ``tmp/`` and linked into place, so a reader never sees a partial file; two
@@ -36,6 +36,7 @@ from typing import Literal
 from loguru import logger
 
 from perago.cache_files import CloneSupport, copy_into_cache, materialise
+from perago.cache_index import AliasIndex
 from perago.errors import ConfigurationError
 from perago.settings import PeragoSettings
 
@@ -101,12 +102,14 @@ class ContentCache:
         self.root = directory / "v1"
         self._base = os.fspath(self.root)
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)  # cached bytes are as private as the attempt's
-        for sub in ("sha256", "ids", "tmp"):
+        for sub in ("sha256", "tmp"):
             (self.root / sub).mkdir(exist_ok=True, mode=0o700)
         self.stats = CacheStats()
         self.clone = CloneSupport()
         self._lock = threading.Lock()
         self._unsettled = 0
+        self.aliases = AliasIndex(self.root / "aliases.db")
+        self._new_aliases: dict[str, str] = {}  # written to the index once per download, in settle()
 
     @classmethod
     def from_settings(cls, settings: PeragoSettings) -> ContentCache | None:
@@ -140,17 +143,13 @@ class ContentCache:
     def _content(self, sha256: str) -> str:
         return f"{self._base}/sha256/{sha256[:2]}/{sha256}"  # strings: this runs once per file of every attempt
 
-    def _alias_path(self, key: CacheKey) -> str:
-        return f"{self._base}/ids/{key.value[:2]}/{key.value}"
-
     def _sha_of(self, key: CacheKey) -> str | None:
         if key.kind == "sha256":
             return key.value
-        try:
-            name = os.readlink(self._alias_path(key)).rsplit("/", 1)[-1]
-        except OSError:
-            return None
-        return name if _HEX64.match(name) else None
+        with self._lock:
+            pending = self._new_aliases.get(key.value)
+        found = pending or self.aliases.get(key.value)
+        return found if found and _HEX64.match(found) else None
 
     # -- reads ------------------------------------------------------------------------------------------------------
     def materialise(self, key: CacheKey, size: int, target: str, *, link: bool) -> str | None:
@@ -217,13 +216,13 @@ class ContentCache:
             return
         try:
             added = self._add_content(source, sha256)
-            if key.kind == "id":
-                self._add_alias(key, sha256)
         except OSError as exc:
             logger.warning("could not add {} to the content cache at {}: {}", source, self.directory, exc)
             return
-        if added:
-            with self._lock:
+        with self._lock:
+            if key.kind == "id":
+                self._new_aliases[key.value] = sha256
+            if added:
                 self.stats.inserted += 1
                 self.stats.inserted_bytes += size
                 self._unsettled += size
@@ -239,9 +238,6 @@ class ContentCache:
         finally:
             with suppress(OSError):
                 os.unlink(tmp)
-
-    def _add_alias(self, key: CacheKey, sha256: str) -> None:
-        _link_new(f"../../sha256/{sha256[:2]}/{sha256}", self._alias_path(key), symbolic=True)
 
     # -- accounting and eviction -------------------------------------------------------------------------------------
     @contextmanager
@@ -260,6 +256,8 @@ class ContentCache:
         """
         with self._lock:
             added, self._unsettled = self._unsettled, 0
+            aliases, self._new_aliases = self._new_aliases, {}
+        self.aliases.add_many(aliases.items())
         try:
             with self._exclusive():
                 usage = self._read_usage()
@@ -288,9 +286,10 @@ class ContentCache:
         return found, sum(size for _, size, _ in found)
 
     def _evict(self) -> int:
-        """Remove least recently used entries down to the low-water mark, dangling aliases and stale temp files."""
+        """Remove least recently used entries down to the low-water mark, their aliases and stale temp files."""
         found, total = self._scan()
         goal = int(self.max_bytes * LOW_WATER)
+        evicted = []
         for _, size, path in sorted(found):
             if total <= goal:
                 break
@@ -302,8 +301,10 @@ class ContentCache:
                 logger.debug("content cache: cannot evict {}: {}", path, exc)  # e.g. another user's entry
             else:
                 total -= size
+                evicted.append(os.path.basename(path))
                 with self._lock:
                     self.stats.evicted += 1
+        self.aliases.forget(evicted)
         self._sweep()
         return total
 
@@ -313,26 +314,18 @@ class ContentCache:
             with suppress(OSError):
                 if now - item.stat(follow_symlinks=False).st_mtime > STALE_TMP_S:
                     os.unlink(item.path)
-        for sub in os.scandir(self.root / "ids"):
-            if not sub.is_dir(follow_symlinks=False):
-                continue
-            for item in os.scandir(sub.path):
-                if not os.path.exists(item.path):  # the content it named was evicted
-                    with suppress(OSError):
-                        os.unlink(item.path)
 
 
-def _link_new(source: str, name: str, *, symbolic: bool = False) -> bool:
+def _link_new(source: str, name: str) -> bool:
     """Link ``name`` to ``source`` unless ``name`` exists (False: another process linked it first, same content)."""
-    make = os.symlink if symbolic else os.link
     try:
-        make(source, name)
+        os.link(source, name)
     except FileExistsError:
         return False
     except FileNotFoundError:
         os.makedirs(os.path.dirname(name), exist_ok=True)  # the first entry of its 2-hex-digit folder
         try:
-            make(source, name)
+            os.link(source, name)
         except FileExistsError:
             return False
     return True

@@ -75,7 +75,10 @@ def test_identity_keys_alias_content_and_share_it_with_content_keys(cache: Conte
     identity = CacheKey.identity("lakefs-entry", str(len(data)), "etag-1", "[]", "text/plain")
     assert identity.kind == "id" and identity != CacheKey.identity("lakefs-entry", str(len(data)), "etag-2")
     put(cache, tmp_path, data, identity)
-    assert cache.materialise(identity, len(data), tmp_path / "a", link=False) == sha(data)
+    assert cache.materialise(identity, len(data), tmp_path / "a", link=False) == sha(data)  # before settle, too
+    cache.settle()
+    other_process = ContentCache(cache.directory, cache.max_bytes)
+    assert other_process.materialise(identity, len(data), tmp_path / "c", link=False) == sha(data)
     assert cache.materialise(key_of(data), len(data), tmp_path / "b", link=False) == sha(data)
     assert cache.stats.inserted == 1
     assert CacheKey.content("not-a-digest") is None and CacheKey.content(sha(data).upper()) is None
@@ -139,19 +142,36 @@ def test_least_recently_used_entries_are_evicted_down_to_the_low_water_mark(tmp_
     assert (cache.root / "usage").read_text() == "9000"
 
 
-def test_eviction_removes_dangling_aliases_and_stale_temp_files(tmp_path: Path) -> None:
+def test_eviction_removes_aliases_of_evicted_content_and_stale_temp_files(tmp_path: Path) -> None:
     cache = ContentCache(tmp_path / "cache", max_bytes=5000)
-    identity = CacheKey.identity("old")
-    put(cache, tmp_path, b"a" * 3000, identity)
+    old, kept = CacheKey.identity("old"), CacheKey.identity("kept")
+    put(cache, tmp_path, b"a" * 3000, old)
+    cache.settle()
+    assert cache.aliases.get(old.value) == sha(b"a" * 3000)  # written once per download, shared by processes
     os.utime(cache.content_path(sha(b"a" * 3000)), (1, 1))
     stale = cache.root / "tmp" / "crashed-writer"
     stale.write_bytes(b"partial")
     os.utime(stale, (1, 1))
-    put(cache, tmp_path, b"b" * 3000)
+    put(cache, tmp_path, b"b" * 3000, kept)
     cache.settle()
-    assert cache.materialise(identity, 3000, tmp_path / "gone", link=False) is None
-    assert [p for p in (cache.root / "ids").rglob("*") if not p.is_dir()] == []  # the dangling alias is gone
+    assert cache.materialise(old, 3000, tmp_path / "gone", link=False) is None
+    assert cache.aliases.get(old.value) is None and cache.aliases.get(kept.value) == sha(b"b" * 3000)
     assert not stale.exists()
+
+
+def test_an_unreadable_alias_index_is_a_miss_not_an_error(cache: ContentCache, tmp_path: Path) -> None:
+    identity = CacheKey.identity("x")
+    put(cache, tmp_path, b"data", identity)
+    cache.settle()
+    cache.aliases.close()
+    (cache.root / "aliases.db").write_bytes(b"this is not a database")
+    for suffix in ("-wal", "-shm"):
+        (cache.root / f"aliases.db{suffix}").unlink(missing_ok=True)
+    assert cache.materialise(identity, 4, tmp_path / "out", link=False) is None  # rebuilt empty: a miss
+    assert cache.materialise(key_of(b"data"), 4, tmp_path / "out2", link=False) == sha(b"data")
+    put(cache, tmp_path, b"data", identity)
+    cache.settle()
+    assert ContentCache(cache.directory, cache.max_bytes).aliases.get(identity.value) == sha(b"data")
 
 
 def test_objects_larger_than_the_cap_are_not_cached(tmp_path: Path) -> None:
