@@ -207,15 +207,17 @@ class ContentCache:
                 os.unlink(path)
 
     # -- writes -----------------------------------------------------------------------------------------------------
-    def insert(self, key: CacheKey, source: str, sha256: str, size: int) -> None:
+    def insert(self, key: CacheKey, source: str, sha256: str, size: int, *, link: bool = False) -> None:
         """Add the bytes of ``source`` (verified by the caller: SHA-256 ``sha256``, ``size`` bytes) under ``key``.
 
-        Never raises for a full or unwritable cache: the download goes on without it (a warning says why).
+        ``link``: ``source`` belongs to a task that cannot write (read-only), so the cache may keep ``source``'s own
+        inode (a hard link, made read-only) instead of a copy: filling the cache then costs no second file. Never
+        raises for a full or unwritable cache: the download goes on without it (a warning says why).
         """
         if size > self.max_bytes or (key.kind == "sha256" and key.value != sha256):
             return
         try:
-            added = self._add_content(source, sha256)
+            added = self._adopt(source, sha256) if link else self._add_content(source, sha256)
         except OSError as exc:
             logger.warning("could not add {} to the content cache at {}: {}", source, self.directory, exc)
             return
@@ -238,6 +240,16 @@ class ContentCache:
         finally:
             with suppress(OSError):
                 os.unlink(tmp)
+
+    def _adopt(self, source: str, sha256: str) -> bool:
+        final = self._content(sha256)
+        if os.path.exists(final):
+            return False
+        os.chmod(source, 0o444)
+        try:
+            return _link_new(source, final)
+        except OSError:  # another filesystem: a copy, as for a task that writes
+            return self._add_content(source, sha256)
 
     # -- accounting and eviction -------------------------------------------------------------------------------------
     @contextmanager

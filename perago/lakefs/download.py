@@ -202,13 +202,13 @@ class Downloader:
         link = obj.metadata.get(SYMLINK_METADATA_KEY)
         if link is not None:
             return obj.path, self._symlink(obj.path, target, link)
-        digest, shared = self._cached_or_fetched(obj, target)
-        if shared and self.link:  # may be a hard link to the cache: its mtime is the cache's LRU clock
+        digest = self._cached_or_fetched(obj, target)
+        if self.link and self.cache is not None:  # may be a hard link to the cache: its mtime is the LRU clock
             return obj.path, Entry(kind="file", sha256=digest, size=obj.size)
         return obj.path, record_downloaded_file(Path(target), digest)
 
-    def _cached_or_fetched(self, obj: RemoteObject, target: str) -> tuple[str, bool]:
-        """Write the object's bytes at ``target``: (SHA-256, whether they came from the cache).
+    def _cached_or_fetched(self, obj: RemoteObject, target: str) -> str:
+        """Write the object's bytes at ``target``; returns their SHA-256.
 
         A cache hit is written in place (the attempt directory is private and the task has not started); a download
         goes to a temporary file next to the target, is verified, added to the cache and renamed into place.
@@ -217,14 +217,14 @@ class Downloader:
         if key is not None and self.cache is not None:
             served = self.cache.materialise(key, obj.size, target, link=self.link)
             if served is not None:
-                return served, True
+                return served
         folder, _, name = target.rpartition("/")
         tmp = Path(f"{folder}/.{name[:100]}.perago-part-{uuid.uuid4().hex[:8]}")
         digest = self._fetch_remote(obj, tmp)
         if key is not None and self.cache is not None:
-            self.cache.insert(key, os.fspath(tmp), digest, obj.size)
+            self.cache.insert(key, os.fspath(tmp), digest, obj.size, link=self.link)
         os.replace(tmp, target)
-        return digest, False
+        return digest
 
     def _fetch_remote(self, obj: RemoteObject, tmp: Path) -> str:
         if self.presign and obj.address.startswith(("http://", "https://")):

@@ -266,6 +266,18 @@ def test_read_only_attempts_get_hard_links_and_a_write_through_one_is_caught(env
     assert store.cache is not None and store.cache.stats.corrupt == 1
 
 
+def test_a_cold_read_only_attempt_fills_the_cache_with_its_own_files(env: Env, tmp_path: Path) -> None:
+    files = {f"d/{i}.bin": os.urandom(3000) for i in range(5)}
+    env.seed(files)
+    record = env.download(WorkspaceSpec(read_only=True), tmp_path / "ro")
+    assert record.bytes_downloaded == 15000 and tree(tmp_path / "ro") == files
+    assert all(os.stat(tmp_path / "ro" / p).st_nlink == 2 for p in files)  # the cache adopted them: no copy
+    store = env.fresh_store()
+    writable = env.download(WorkspaceSpec(), tmp_path / "rw", store=store)
+    assert writable.bytes_downloaded == 0 and tree(tmp_path / "rw") == files
+    assert all(os.stat(tmp_path / "rw" / p).st_nlink == 1 for p in files)  # a task that writes gets copies
+
+
 def _download_in_child(settings: dict[str, Any], root: str, barrier: Any, queue: Any) -> None:
     store = LakeFSWorkspaceStore.from_settings(PeragoSettings(**settings))
     Path(root).mkdir()
