@@ -76,9 +76,10 @@ def write_docs(reports: list[Report], full: bool) -> None:
     for report in reports:
         tables[int(report.scenario.split(".")[0])] = report.table()
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    which = "full run" if full else "run of scenarios " + ", ".join(r.scenario.split(".")[0] for r in reports)
+    which = "a full run" if full else "scenario(s) " + ", ".join(r.scenario.split(".")[0] for r in reports)
     header = (
-        f"# Benchmarks\n\nLatest {which}: {stamp} on this machine: {machine()}.\n"
+        f"# Benchmarks\n\nLatest update: {which}, {stamp}, on this machine: {machine()}. Other tables are from earlier "
+        "runs; each table's notes give its wall time and the machine's load.\n"
         "Reproduce: `make bench` (full) or `make bench-smoke`; `python -m bench --only 7 8` runs some scenarios.\n\n"
     )
     DOCS.write_text(header + "\n".join(tables[n] for n in sorted(tables)) + "".join("\n" + p for p in prose))
