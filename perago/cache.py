@@ -10,7 +10,8 @@ Layout under ``<cache dir>/v1/``:
 Concurrency: entries are written to ``tmp/`` and linked into place, so a reader never sees a partial file; two
 processes filling the same entry both succeed and the first link wins (the bytes are the same by construction).
 Eviction holds an exclusive ``flock`` on ``lock``; a reader works from an open descriptor, so an entry evicted
-under it is still read whole, and one evicted before it is opened is a miss. LRU: every hit sets the entry's mtime.
+under it is still read whole, and one evicted before it is opened is a miss. LRU: a hit sets the entry's mtime (at
+most once a minute). A read-only attempt's downloads join the cache as hard links instead of copies.
 
 What the cache serves is always verified: materialising an entry (:mod:`perago.cache_files`) hashes the bytes the
 attempt directory receives and compares them with the entry's name, and an entry that does not match is removed
