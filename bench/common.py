@@ -37,7 +37,11 @@ class Row:
         if self.baseline in (None, 0) or self.perago == 0:
             return None
         # for times and memory lower is better: ratio = baseline / perago (>1 means perago wins)
-        return self.baseline / self.perago if self.unit in ("s", "MiB", "requests") else self.perago / self.baseline
+        return (
+            self.baseline / self.perago
+            if self.unit in ("s", "ms", "MiB", "requests", "bytes")
+            else self.perago / self.baseline
+        )
 
 
 @dataclass
@@ -95,6 +99,22 @@ def median_time(fn: Callable[[], Any], repeat: int, setup: Callable[[], Any] | N
     return statistics.median(times)
 
 
+def interleaved(runs: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float]:
+    """Median seconds of each callable, run in rounds (one of each per round, the order rotated each round).
+
+    Other work shares this machine: interleaving gives every client the same mix of quiet and busy moments, where
+    timing one client's repeats after another's would compare different moments.
+    """
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    names = list(runs)
+    for round_ in range(repeat):
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+            started = time.perf_counter()
+            runs[name]()
+            times[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def machine() -> str:
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return f"{os.cpu_count()} cores, {mem:.0f} GiB RAM, Python {platform.python_version()}, {platform.system()} {platform.machine()}"
@@ -115,6 +135,32 @@ class Lake:
     access_key_id: str
     secret_access_key: str
     process: subprocess.Popen[str]
+    control: str = ""  # bench.lakeserver's control endpoint (latency, request counts, seeding)
+
+    def _control(self, route: str, **query: Any) -> Any:
+        assert self.control, "start the emulator with lake_process() for latency, counts and seeding"
+        return urllib3.request("GET", f"{self.control}{route}", fields=query, timeout=600).json()
+
+    def set_latency(self, ms: float) -> None:
+        """Delay every request (API and presigned) by ``ms``: one round trip of network distance."""
+        self._control("/latency", ms=ms)
+
+    def requests(self) -> int:
+        """API calls plus presigned object reads and writes since the last reset."""
+        stats = self._control("/stats")
+        return int(stats["api"]) + int(stats["presigned"])
+
+    def object_reads(self) -> int:
+        """Object content reads (presigned or through the API) since the last reset."""
+        return int(self._control("/stats")["object_reads"])
+
+    def reset_requests(self) -> None:
+        self._control("/reset")
+
+    def seed(self, repo: str, count: int, size: int, dirs: int = 10, sha256: bool = True, path: str = "") -> str:
+        """``count`` random objects (or the one object ``path``) committed on ``repo``'s main inside the emulator."""
+        found = self._control("/seed", repo=repo, count=count, size=size, dirs=dirs, sha256=int(sha256), path=path)
+        return str(found["commit"])
 
     @property
     def auth(self) -> dict[str, str]:
@@ -164,31 +210,20 @@ class Lake:
 
 @contextmanager
 def lake_process(presign: bool = True) -> Iterator[Lake]:
-    args = [
-        sys.executable,
-        "-m",
-        "perago.testing",
-        "lakefs",
-        "--port",
-        "0",
-        "--access-key-id",
-        "AKIABENCH",
-        "--secret-access-key",
-        "bench-secret",
-    ]
-    if not presign:
-        args.append("--no-presign")
+    """The emulator in its own process behind ``bench.lakeserver`` (latency injection, request counts, seeding)."""
+    args = [sys.executable, "-m", "bench.lakeserver"] + ([] if presign else ["--no-presign"])
     with subprocess.Popen(args, stdout=subprocess.PIPE, text=True, cwd=ROOT) as process:
         assert process.stdout is not None
-        endpoint = process.stdout.readline().strip()
+        endpoint, control = process.stdout.readline().split()
         try:
-            yield Lake(endpoint, "AKIABENCH", "bench-secret", process)
+            yield Lake(endpoint, "AKIABENCH", "bench-secret", process, control)
         finally:
             process.terminate()
             process.wait(10)
 
 
-def settings_for(lake: Lake, presign: bool, workers: int, root: Path) -> Any:
+def settings_for(lake: Lake, presign: bool, workers: int, root: Path, cache_dir: Path | None = None) -> Any:
+    """perago's settings for a benchmark; the content cache is a new, empty directory unless one is given (cold)."""
     from perago.settings import PeragoSettings
 
     return PeragoSettings(
@@ -198,6 +233,7 @@ def settings_for(lake: Lake, presign: bool, workers: int, root: Path) -> Any:
         presign=presign,
         transfer_workers=workers,
         workspace_root=root,
+        cache_dir=cache_dir or Path(tempfile.mkdtemp(prefix="cache-", dir=root)),
     )
 
 
@@ -208,8 +244,8 @@ sys.stdout.write(chr(10) + peak)
 """
 
 
-def peak_rss_mib_of(code: str, env: dict[str, str]) -> float:
-    """Run ``code`` in a fresh Python and return its peak RSS (MiB): the kernel's ``VmHWM`` of that process.
+def run_child(code: str, env: dict[str, str]) -> tuple[list[str], float]:
+    """Run ``code`` in a fresh Python: (its stdout lines, its peak RSS in MiB from the kernel's ``VmHWM``).
 
     (``getrusage``'s ``ru_maxrss`` survives ``execve`` on Linux, so a child of a big benchmark process would report
     the parent's peak; ``VmHWM`` belongs to the child's own address space.)
@@ -222,4 +258,10 @@ def peak_rss_mib_of(code: str, env: dict[str, str]) -> float:
         text=True,
         check=True,
     )
-    return int(out.stdout.strip().splitlines()[-1]) / 1024
+    lines = [line for line in out.stdout.splitlines() if line.strip()]
+    return lines[:-1], int(lines[-1]) / 1024
+
+
+def peak_rss_mib_of(code: str, env: dict[str, str]) -> float:
+    """Run ``code`` in a fresh Python and return its peak RSS (MiB), see :func:`run_child`."""
+    return run_child(code, env)[1]

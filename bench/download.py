@@ -11,7 +11,7 @@ from typing import Any
 
 import urllib3
 
-from bench.common import Lake, Report, Row, Target, lake_process, median_time, scratch, settings_for
+from bench.common import Lake, Report, Row, Target, interleaved, lake_process, scratch, settings_for
 
 WORKERS = 16
 
@@ -132,6 +132,68 @@ def _warm_imports() -> None:
     import perago.lakefs.store  # noqa: F401
 
 
+def perago_no_cache(lake: Lake, repo: str, commit: str, presign: bool, root: Path) -> None:
+    """perago with ``PERAGO_CACHE_MAX_BYTES=0``: the transfer path alone, without filling the content cache."""
+    from perago.lakefs.store import LakeFSWorkspaceStore
+    from perago.models import WorkspaceInput
+    from perago.spec import WorkspaceSpec
+
+    settings = settings_for(lake, presign, WORKERS, root).model_copy(update={"cache_max_bytes": 0})
+    workspace = WorkspaceInput(repository=repo, branch="main", ref_type="commit", ref=commit)
+    LakeFSWorkspaceStore.from_settings(settings).download_workspace(workspace, WorkspaceSpec(), _fresh(root))
+
+
+def _small(
+    report: Report, lake: Lake, repo: str, commit: str, presign: bool, root: Path, label: str, repeat: int
+) -> None:
+    mode = "presign" if presign else "API"
+    args = (lake, repo, commit, presign, root)
+    clients = (perago, perago_no_cache, sdk_loop, lakefs_package, lakefs_spec)
+    t = interleaved({fn.__name__: partial(fn, *args) for fn in clients}, repeat)
+    ours = t["perago"]
+    report.rows += [
+        Row(f"{label} vs sequential lakefs_sdk loop", ours, t["sdk_loop"], "s", "lakefs_sdk loop"),
+        Row(f"{label} vs lakefs package", ours, t["lakefs_package"], "s", "lakefs"),
+        Row(f"{label} vs lakefs-spec get", ours, t["lakefs_spec"], "s", "lakefs-spec"),
+        Row(
+            f"{label}, cache off vs sequential lakefs_sdk loop (info)",
+            t["perago_no_cache"],
+            t["sdk_loop"],
+            "s",
+            "lakefs_sdk loop",
+        ),
+    ]
+    report.targets += [
+        Target(f"small files {mode}: speed-up over the lakefs_sdk loop", t["sdk_loop"] / ours, 5.0),
+        Target(
+            f"small files {mode}: speed-up over the best of lakefs / lakefs-spec",
+            min(t["lakefs_package"], t["lakefs_spec"]) / ours,
+            1.5,
+        ),
+    ]
+
+
+def _large(
+    report: Report, lake: Lake, repo: str, commit: str, presign: bool, root: Path, label: str, repeat: int
+) -> None:
+    mode = "presign" if presign else "API"
+    args = (lake, repo, commit, presign, root)
+    listing = _listing(lake, repo, commit, presign)
+    t = interleaved(
+        {
+            "perago": partial(perago, *args),
+            "off": partial(perago_no_cache, *args),
+            "top": partial(ceiling, *args, listing),
+        },
+        repeat,
+    )
+    report.rows += [
+        Row(f"{label} vs urllib3 ceiling", t["perago"], t["top"], "s", "urllib3, same parallelism"),
+        Row(f"{label}, cache off vs urllib3 ceiling (info)", t["off"], t["top"], "s", "urllib3, same parallelism"),
+    ]
+    report.targets.append(Target(f"large files {mode}: fraction of the urllib3 ceiling", t["top"] / t["perago"], 0.8))
+
+
 def run(smoke: bool) -> Report:
     _warm_imports()
     report = Report("1. Cold download")
@@ -140,38 +202,23 @@ def run(smoke: bool) -> Report:
         mode = "presign" if presign else "API"
         with lake_process(presign=presign) as lake, scratch() as root:
             for kind, (count, size) in sizes(smoke).items():
-                commit = _seed(lake, f"{kind}-{mode.lower()}", count, size)
                 repo = f"{kind}-{mode.lower()}"
-                ours = median_time(partial(perago, lake, repo, commit, presign, root), repeat)
+                commit = _seed(lake, repo, count, size)
                 label = f"{kind}: {count} x {size // 1024} KiB, {mode}"
-                if kind == "small":
-                    sdk = median_time(partial(sdk_loop, lake, repo, commit, presign, root), 1)
-                    pkg = median_time(partial(lakefs_package, lake, repo, commit, presign, root), 1)
-                    spec = median_time(partial(lakefs_spec, lake, repo, commit, presign, root), 1)
-                    report.rows += [
-                        Row(f"{label} vs sequential lakefs_sdk loop", ours, sdk, "s", "lakefs_sdk loop"),
-                        Row(f"{label} vs lakefs package", ours, pkg, "s", "lakefs"),
-                        Row(f"{label} vs lakefs-spec get", ours, spec, "s", "lakefs-spec"),
-                    ]
-                    report.targets += [
-                        Target(f"small files {mode}: speed-up over the lakefs_sdk loop", sdk / ours, 5.0),
-                        Target(
-                            f"small files {mode}: speed-up over the best of lakefs / lakefs-spec",
-                            min(pkg, spec) / ours,
-                            1.5,
-                        ),
-                    ]
-                else:
-                    listing = _listing(lake, repo, commit, presign)
-                    top = median_time(partial(ceiling, lake, repo, commit, presign, root, listing), repeat)
-                    mib = count * size / 2**20
-                    report.rows.append(
-                        Row(f"{label} vs urllib3 ceiling ({mib:.0f} MiB)", ours, top, "s", "urllib3, same parallelism")
-                    )
-                    report.targets.append(
-                        Target(f"large files {mode}: fraction of the urllib3 ceiling", top / ours, 0.8)
-                    )
-    report.notes.append(
-        f"{WORKERS} transfer threads for perago and the ceiling; lakeFS emulator in its own process; median of {repeat}."
-    )
+                measure = _small if kind == "small" else _large
+                measure(
+                    report,
+                    lake,
+                    repo,
+                    commit,
+                    presign,
+                    root,
+                    label + (f" ({count * size // 2**20} MiB)" if kind == "large" else ""),
+                    repeat,
+                )
+    report.notes += [
+        f"{WORKERS} transfer threads for perago and the ceiling; lakeFS emulator in its own process; every client run "
+        f"{repeat} time(s) in interleaved rounds, median. perago with its default content cache (empty: a cold "
+        "download, which also fills the cache); the '(info)' rows turn the cache off.",
+    ]
     return report

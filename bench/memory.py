@@ -78,7 +78,8 @@ def run(smoke: bool) -> Report:
         for presign in ("1", "0"):
             target = root / f"down{presign}"
             target.mkdir()
-            results[presign] = peak_rss_mib_of(DOWNLOAD, env | {"B_DIR": str(target), "B_PRESIGN": presign})
+            cold = {"B_DIR": str(target), "B_PRESIGN": presign, "PERAGO_CACHE_DIR": str(root / f"cache{presign}")}
+            results[presign] = peak_rss_mib_of(DOWNLOAD, env | cold)
         sdk_dir = root / "sdk"
         sdk_dir.mkdir()
         sdk = peak_rss_mib_of(SDK_DOWNLOAD, env | {"B_DIR": str(sdk_dir)})

@@ -50,6 +50,8 @@ class PeragoSettings(BaseSettings):
     transfer_workers: int = Field(16, ge=1)
     presign: bool | None = Field(None, description="None = use presigned URLs when the server offers them")
     full_rehash: bool = False
+    cache_dir: Path | None = Field(None, description="None = perago/ under the user cache directory")
+    cache_max_bytes: int = Field(10 * 2**30, ge=0, description="0 turns the local content cache off")
     http_retries: int = Field(5, ge=0)
     log_level: str = "INFO"
     log_json: bool = False

@@ -1,59 +1,54 @@
-"""Download a lakeFS ref into an attempt directory: pin, list, check every path, then fetch in parallel.
+"""Download a lakeFS ref into an attempt directory: pin, list (streamed, by prefix when sparse), check, fetch.
 
-Each file is streamed (presigned URL when the repository's storage offers one, else the API) into a temporary file
-next to its target, hashed with SHA-256 on the way, size-checked, checked against the ``sha256`` user metadata
-perago stores on upload, renamed into place, and recorded with its stamp
-(:func:`perago.snapshot.record_downloaded_file`) so the before-snapshot costs no further read.
+The listing is streamed page by page and fetched while it is read, with a bounded number of objects in flight, so
+memory holds the snapshot entries and no other per-object state. Every path of a page is checked (and its parent
+directories created and checked) before any object of that page is written; a bad path fails the attempt, whose
+directory is then discarded. A sparse workspace (``WorkspaceSpec.paths``) lists only the prefixes its entries name
+(:mod:`perago.sparse`), never the whole tree filtered.
 
-Keys that cannot be files are sorted out before anything is written (:func:`classify_keys`): directory markers
-(``dir/``) and keys with empty or ``.`` segments (``a//b``) are valid lakeFS paths no local file can stand for, so
-they are skipped and named in a warning (and never deleted by a later publication, which only sees what was
-downloaded); a path that escapes the workspace, or that is both a file and a directory, refuses the download.
+Keys that cannot be files are sorted out as they are listed (:class:`KeyCheck`): directory markers (``dir/``) and
+keys with empty or ``.`` segments (``a//b``) are valid lakeFS paths no local file can stand for, so they are skipped
+and named in one warning (and never deleted by a later publication, which only sees what was downloaded); a path
+that escapes the workspace, or that is both a file and a directory, refuses the download.
 
-Presigned URLs expire (15 minutes, less with expiring credentials): a URL past its expiry, or one the object store
-answers 403 to, is replaced by a fresh one (:func:`refresh_presigned_url`) and the download goes on.
+Each file comes from the local content cache when it holds the object's bytes (:mod:`perago.cache`, keyed by
+:func:`cache_key`), else it is streamed (presigned URL when the repository's storage offers one, else the API) into
+a temporary file next to its target, hashed with SHA-256 on the way, size-checked, checked against the ``sha256``
+user metadata perago stores on upload, added to the cache, renamed into place, and recorded with its stamp
+(:func:`perago.snapshot.record_downloaded_file`) so the before-snapshot costs no further read. Presigned URLs
+expire (15 minutes, less with expiring credentials): a URL past its expiry, or one the object store answers 403 to,
+is replaced by a fresh one (:func:`refresh_presigned_url`) and the download goes on.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
+from itertools import islice
 from pathlib import Path
-from typing import Any
 
 from loguru import logger
 
+from perago.cache import CacheKey, ContentCache
 from perago.errors import LakeFSError, UnsafePathError
 from perago.lakefs.client import LakeFSConnection
-from perago.lakefs.headers import decode_header_value
-from perago.lakefs.paths import (
-    SYMLINK_METADATA_KEY,
-    check_object_path,
-    ensure_inside,
-    local_path,
-    symlink_target_is_inside,
-)
+from perago.lakefs.keys import KeyCheck
+from perago.lakefs.listing import PAGE, RemoteObject, list_objects, presign_or_fall_back, select_objects
+from perago.lakefs.paths import SYMLINK_METADATA_KEY, symlink_target_is_inside
 from perago.models import DownloadRecord, WorkspaceInput
 from perago.snapshot import Entry, record_downloaded_file, symlink_entry
 
 CHUNK = 1024 * 1024
+IN_FLIGHT = 2 * PAGE
+"""Objects listed but not yet fetched: enough that the next listing page is read while the pool stays busy."""
 REFRESHES = 3  # fresh URLs tried for one file before its 403 counts as a (retryable) failure
 EXPIRY_MARGIN_S = 30
-
-
-@dataclass(frozen=True)
-class RemoteObject:
-    """One listed object."""
-
-    path: str
-    size: int
-    address: str
-    metadata: dict[str, str]
-    expiry: int | None = None
 
 
 def resolve_commit(conn: LakeFSConnection, workspace: WorkspaceInput) -> str:
@@ -65,47 +60,6 @@ def resolve_commit(conn: LakeFSConnection, workspace: WorkspaceInput) -> str:
     return str(commit.id)
 
 
-def _list(conn: LakeFSConnection, repository: str, commit: str, presign: bool) -> list[RemoteObject]:
-    found: list[RemoteObject] = []
-    after = ""
-    while True:
-        page = conn.call(
-            f"list objects of {repository}@{commit}",
-            partial(
-                conn.sdk.objects_api.list_objects,
-                repository,
-                commit,
-                user_metadata=True,
-                presign=presign,
-                after=after,
-                amount=1000,
-            ),
-        )
-        for item in page.results:
-            if item.path_type == "object":
-                meta = {str(k).lower(): decode_header_value(str(v)) for k, v in (item.metadata or {}).items()}
-                address, expiry = item.physical_address or "", item.physical_address_expiry
-                found.append(RemoteObject(item.path, int(item.size_bytes or 0), address, meta, expiry))
-        if not page.pagination.has_more:
-            return found
-        after = page.pagination.next_offset
-
-
-def list_objects(conn: LakeFSConnection, repository: str, commit: str) -> tuple[list[RemoteObject], bool]:
-    """Every object of a commit (paginated, user metadata included), and whether their addresses are presigned.
-
-    A 400 to ``presign=true`` means the storage cannot presign: the listing is redone for API transfers.
-    """
-    presign = conn.capabilities.presign(repository)
-    try:
-        return _list(conn, repository, commit, presign), presign
-    except LakeFSError as exc:
-        if not presign or exc.status != 400:
-            raise
-        conn.capabilities.refused(repository, str(exc))
-    return _list(conn, repository, commit, False), False
-
-
 def refresh_presigned_url(conn: LakeFSConnection, repository: str, commit: str, path: str) -> str:
     """A fresh presigned URL for one object (the listed one expired)."""
     stat = conn.call(
@@ -115,40 +69,20 @@ def refresh_presigned_url(conn: LakeFSConnection, repository: str, commit: str, 
     return str(stat.physical_address)
 
 
-def _not_a_file(path: str) -> str | None:
-    if path.startswith("/"):
-        return None  # absolute: refused by check_object_path
-    if path.endswith("/"):
-        return "directory marker"
-    if any(segment in ("", ".") for segment in path.split("/")):
-        return "empty or '.' path segment"
-    return None
+def cache_key(obj: RemoteObject) -> CacheKey | None:
+    """What names an object's bytes in the content cache.
 
-
-def classify_keys(objects: list[RemoteObject], where: str) -> list[RemoteObject]:
-    """The objects that can be files; the skipped keys are named in one warning.
-
-    A file that is also the directory of another object refuses the whole download (nothing is written).
+    The ``sha256`` user metadata perago writes on upload, when present. Otherwise lakeFS's own entry identity: size,
+    checksum (ETag), user metadata and content type, which lakeFS hashes into ``graveler.Value.Identity``
+    (``EntryToValue`` in pkg/catalog/entry.go) and compares to decide that an entry did not change (diffs and merges,
+    ``diffIterator`` in pkg/graveler/committed/diff.go). The physical address is not part of it: with presigned
+    listings lakeFS replaces it by the presigned URL (``Controller.ListObjects`` in pkg/api/controller.go).
     """
-    files: list[tuple[RemoteObject, str | None]] = []
-    skipped: list[tuple[RemoteObject, str | None]] = []
-    for obj in objects:
-        reason = _not_a_file(obj.path)
-        (skipped if reason else files).append((obj, reason))
-    if skipped:
-        named = ", ".join(f"{o.path!r} ({r})" for o, r in skipped[:20])
-        more = f" and {len(skipped) - 20} more" if len(skipped) > 20 else ""
-        logger.warning("{}: skipped {} key(s) that cannot be files: {}{}", where, len(skipped), named, more)
-    kept = [obj for obj, _ in files]
-    directories = {o.path.rsplit("/", depth)[0] for o in kept for depth in range(1, o.path.count("/") + 1)}
-    clash = next((o.path for o in kept if o.path in directories), None)
-    if clash is not None:
-        child = next(o.path for o in kept if o.path.startswith(clash + "/"))
-        raise UnsafePathError(
-            f"{where}: {clash!r} is an object and also the directory of {child!r}; a local path cannot be both. "
-            "Rename one of them; nothing was written"
-        )
-    return kept
+    key = CacheKey.content(obj.metadata.get("sha256", ""))
+    if key is not None or not obj.checksum:
+        return key
+    metadata = json.dumps(sorted(obj.metadata.items()))
+    return CacheKey.identity("lakefs-entry", str(obj.size), obj.checksum, metadata, obj.content_type)
 
 
 def _stream_to(conn: LakeFSConnection, url: str, api: bool, tmp: Path) -> tuple[str, int]:
@@ -173,25 +107,61 @@ def _stream_to(conn: LakeFSConnection, url: str, api: bool, tmp: Path) -> tuple[
 
 
 class Downloader:
-    """Fetches the objects of one pinned commit into one directory."""
+    """Fetches the objects of one pinned commit into one directory, through the content cache when there is one."""
 
     def __init__(
-        self, conn: LakeFSConnection, workspace: WorkspaceInput, commit: str, root: Path, presign: bool
+        self,
+        conn: LakeFSConnection,
+        workspace: WorkspaceInput,
+        commit: str,
+        root: Path,
+        presign: bool,
+        cache: ContentCache | None = None,
+        link: bool = False,
     ) -> None:
         self.conn, self.workspace, self.commit, self.root, self.presign = conn, workspace, commit, root, presign
+        self.cache, self.link = cache, link
+        self._root = os.fspath(root)
+        self.fetched_bytes = 0
+        self._lock = threading.Lock()
 
     def fetch(self, obj: RemoteObject) -> tuple[str, Entry]:
-        """Download one object (or create one symlink) and return its snapshot entry."""
-        target = local_path(self.root, obj.path)
+        """Materialise one object (or create one symlink) and return its snapshot entry."""
+        target = f"{self._root}/{obj.path}"  # == local_path(): a checked path, no '..' or absolute part; str is cheaper
         link = obj.metadata.get(SYMLINK_METADATA_KEY)
         if link is not None:
             return obj.path, self._symlink(obj.path, target, link)
-        tmp = target.parent / f".{target.name[:100]}.perago-part-{uuid.uuid4().hex[:8]}"
+        digest = self._cached_or_fetched(obj, target)
+        if self.link and self.cache is not None:  # may be a hard link to the cache: its mtime is the LRU clock
+            return obj.path, Entry(kind="file", sha256=digest, size=obj.size)
+        return obj.path, record_downloaded_file(Path(target), digest)
+
+    def _cached_or_fetched(self, obj: RemoteObject, target: str) -> str:
+        """Write the object's bytes at ``target``; returns their SHA-256.
+
+        A cache hit is written in place (the attempt directory is private and the task has not started); a download
+        goes to a temporary file next to the target, is verified, added to the cache and renamed into place.
+        """
+        key = cache_key(obj) if self.cache is not None else None
+        if key is not None and self.cache is not None:
+            served = self.cache.materialise(key, obj.size, target, link=self.link)
+            if served is not None:
+                return served
+        folder, _, name = target.rpartition("/")
+        tmp = Path(f"{folder}/.{name[:100]}.perago-part-{uuid.uuid4().hex[:8]}")
+        digest = self._fetch_remote(obj, tmp)
+        if key is not None and self.cache is not None:
+            self.cache.insert(key, os.fspath(tmp), digest, obj.size, link=self.link)
+        os.replace(tmp, target)
+        return digest
+
+    def _fetch_remote(self, obj: RemoteObject, tmp: Path) -> str:
         where = f"download {obj.path} from {self.workspace.repository}@{self.commit}"
         digest, size = self.conn.retry.run(where, partial(self._get, obj, tmp))
         self._verify(obj, digest, size, tmp)
-        os.replace(tmp, target)
-        return obj.path, record_downloaded_file(target, digest)
+        with self._lock:
+            self.fetched_bytes += size
+        return digest
 
     def _get(self, obj: RemoteObject, tmp: Path) -> tuple[str, int]:
         if not (self.presign and obj.address.startswith(("http://", "https://"))):
@@ -222,7 +192,7 @@ class Downloader:
                 f"download of {obj.path} from {self.workspace.repository}@{self.commit} is corrupt: {problem}"
             )
 
-    def _symlink(self, path: str, target: Path, link: str) -> Entry:
+    def _symlink(self, path: str, target: str, link: str) -> Entry:
         if not symlink_target_is_inside(path, link):
             raise UnsafePathError(
                 f"object {path!r} in {self.workspace.repository}@{self.commit} is a symlink to {link!r}, outside the "
@@ -232,22 +202,83 @@ class Downloader:
         return symlink_entry(link)
 
 
+def fetch_streamed(
+    fetch: Callable[[RemoteObject], tuple[str, Entry]],
+    objects: Iterable[RemoteObject],
+    workers: int,
+    prepare: Callable[[list[RemoteObject]], list[RemoteObject]],
+) -> dict[str, Entry]:
+    """Fetch objects on ``workers`` threads as they are listed, at most :data:`IN_FLIGHT` at a time.
+
+    Each batch of :data:`PAGE` objects goes through ``prepare`` (checked, filtered) before any of it is fetched. The
+    first failure stops the submission of further objects and is raised once those in flight are done.
+    """
+    entries: dict[str, Entry] = {}
+    errors: list[Exception] = []
+    window = threading.BoundedSemaphore(IN_FLIGHT)
+
+    def done(future: Future[tuple[str, Entry]]) -> None:
+        window.release()
+        try:
+            path, entry = future.result()
+            entries[path] = entry
+        except Exception as exc:
+            errors.append(exc)
+
+    iterator = iter(objects)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="perago-get") as pool:
+        while not errors and (batch := list(islice(iterator, PAGE))):
+            for obj in prepare(batch):
+                window.acquire()
+                if errors:
+                    break
+                pool.submit(fetch, obj).add_done_callback(done)
+    if errors:
+        raise errors[0]
+    return entries
+
+
 def download_workspace(
-    conn: LakeFSConnection, workspace: WorkspaceInput, directory: Path, workers: int
+    conn: LakeFSConnection,
+    workspace: WorkspaceInput,
+    directory: Path,
+    workers: int,
+    *,
+    paths: Sequence[str] | None = None,
+    cache: ContentCache | None = None,
+    read_only: bool = False,
 ) -> DownloadRecord:
-    """Pin, list, check every path, then fetch everything in parallel (see the module docstring)."""
+    """Pin, list, check and fetch (see the module docstring); ``paths`` makes the workspace sparse.
+
+    ``read_only``: the task declared it does not write, so the cache may hard-link its files instead of copying.
+    ``bytes_downloaded`` of the record counts the bytes fetched from lakeFS (cache hits are not downloads).
+    """
     commit = resolve_commit(conn, workspace)
-    listed, presign = list_objects(conn, workspace.repository, commit)
-    objects = classify_keys(listed, f"{workspace.repository}@{commit}")
-    for obj in objects:  # every path is checked before a single byte is written
-        check_object_path(obj.path, workspace.repository, commit)
-    for parent in sorted({local_path(directory, obj.path).parent for obj in objects}):
-        parent.mkdir(parents=True, exist_ok=True)
-        ensure_inside(directory, parent)  # once per directory, before any file is written
-    downloader = Downloader(conn, workspace, commit, directory, presign)
-    entries: dict[str, Any] = {}
-    if objects:
-        with ThreadPoolExecutor(max_workers=min(workers, len(objects)), thread_name_prefix="perago-get") as pool:
-            entries.update(pool.map(downloader.fetch, objects))
-    total = sum(obj.size for obj in objects if SYMLINK_METADATA_KEY not in obj.metadata)
-    return DownloadRecord(commit_id=commit, entries=dict(sorted(entries.items())), bytes_downloaded=total)
+    objects, presign = presign_or_fall_back(conn, workspace.repository, commit, paths)
+    downloader = Downloader(conn, workspace, commit, directory, presign, cache, link=read_only)
+    keys = KeyCheck(directory, workspace.repository, commit)
+    try:
+        entries = fetch_streamed(downloader.fetch, objects, workers, keys.batch)
+    finally:
+        if cache is not None:
+            cache.settle()
+    keys.report()
+    if cache is not None:
+        stats = cache.stats
+        logger.debug("content cache: {} hit(s), {} miss(es) so far in this process", stats.hits, stats.misses)
+    return DownloadRecord(
+        commit_id=commit, entries=dict(sorted(entries.items())), bytes_downloaded=downloader.fetched_bytes
+    )
+
+
+__all__ = [
+    "Downloader",
+    "RemoteObject",
+    "cache_key",
+    "download_workspace",
+    "fetch_streamed",
+    "list_objects",
+    "refresh_presigned_url",
+    "resolve_commit",
+    "select_objects",
+]

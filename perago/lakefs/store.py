@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from perago.cache import ContentCache
 from perago.errors import LakeFSError
 from perago.execution import EarlierResult, StepChain, TaskExecutionContext, staging_request
 from perago.lakefs import download, earlier, publish, stage
@@ -29,22 +30,36 @@ from perago.spec import WorkspaceSpec
 class LakeFSWorkspaceStore:
     """Download, stage, publish, no-op completion and cleanup against one lakeFS."""
 
-    def __init__(self, conn: LakeFSConnection, transfer_workers: int = 16) -> None:
+    def __init__(self, conn: LakeFSConnection, transfer_workers: int = 16, cache: ContentCache | None = None) -> None:
         self.conn = conn
         self.transfer_workers = transfer_workers
+        self.cache = cache
 
     @classmethod
     def from_settings(
         cls, settings: PeragoSettings, *, sleep: Callable[[float], None] = time.sleep
     ) -> LakeFSWorkspaceStore:
-        """A store for ``LAKECTL_*`` endpoint and credentials, ``PERAGO_TRANSFER_WORKERS`` and retry settings."""
-        return cls(LakeFSConnection(settings, sleep=sleep), settings.transfer_workers)
+        """A store for ``LAKECTL_*`` endpoint and credentials, ``PERAGO_TRANSFER_WORKERS``, retry and cache settings."""
+        return cls(
+            LakeFSConnection(settings, sleep=sleep), settings.transfer_workers, ContentCache.from_settings(settings)
+        )
 
     def download_workspace(
         self, workspace_input: WorkspaceInput, workspace_spec: WorkspaceSpec, workspace_dir: Path
     ) -> DownloadRecord:
-        """Pin the ref, then fetch every object into ``workspace_dir`` (see :mod:`perago.lakefs.download`)."""
-        return download.download_workspace(self.conn, workspace_input, workspace_dir, self.transfer_workers)
+        """Pin the ref, then fetch its objects (only ``workspace_spec.paths`` when set) into ``workspace_dir``.
+
+        See :mod:`perago.lakefs.download`; the content cache serves what it holds.
+        """
+        return download.download_workspace(
+            self.conn,
+            workspace_input,
+            workspace_dir,
+            self.transfer_workers,
+            paths=workspace_spec.paths,
+            cache=self.cache,
+            read_only=workspace_spec.read_only,
+        )
 
     def stage_workspace(
         self,

@@ -1,8 +1,8 @@
 """The harness's local-directory store: a directory plays the part of a lakeFS branch.
 
-Download copies the directory into the attempt directory; staging remembers the attempt's changes; publishing
-applies them back to the directory. Commit ids are the SHA-256 of the directory's snapshot, so a run's output
-ref names exactly the content it published.
+Download copies the directory (only the sparse set of ``WorkspaceSpec.paths`` when given) into the attempt
+directory; staging remembers the attempt's changes; publishing applies them back to the directory. Commit ids are
+the SHA-256 of the directory's snapshot, so a run's output ref names exactly the content it published.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from perago.execution import TaskExecutionContext, staging_request
 from perago.lakefs.paths import symlink_target_is_inside
 from perago.models import DownloadRecord, StagedWorkspace, StageRequest, WorkspaceInput
 from perago.snapshot import Snapshot, SnapshotDiff, snapshot_directory
+from perago.sparse import SparseSelection
 from perago.spec import WorkspaceSpec
 
 LOCAL_REPOSITORY = "local-workspace"
@@ -66,9 +67,12 @@ class LocalDirectoryStore:
         self, workspace_input: WorkspaceInput, workspace_spec: WorkspaceSpec, workspace_dir: Path
     ) -> DownloadRecord | None:
         self.calls.append("download")
+        paths = workspace_spec.paths
+        selection = SparseSelection(paths) if paths is not None else None
         for source in sorted(self.directory.rglob("*")):
-            if source.is_file() or source.is_symlink():
-                _copy_entry(source, workspace_dir / source.relative_to(self.directory))
+            rel = source.relative_to(self.directory)
+            if (source.is_file() or source.is_symlink()) and (selection is None or selection.includes(rel.as_posix())):
+                _copy_entry(source, workspace_dir / rel)
         return None
 
     def load_current_attempt(self, attempt: object) -> object:

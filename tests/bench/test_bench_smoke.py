@@ -30,6 +30,10 @@ def test_bench_smoke_prints_every_table() -> None:
         "## 4. Change detection after a small edit",
         "## 5. Staging a small edit",
         "## 6. Worker throughput",
+        "## 7. Download at network distance",
+        "## 8. Local content cache",
+        "## 9. Sparse download",
+        "## 10. Download at scale",
     ):
         assert title in result.stdout
     assert "| figure | perago | baseline | ratio |" in result.stdout
