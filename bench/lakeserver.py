@@ -2,13 +2,10 @@
 
 The emulator is used unchanged; this process adds, from the outside:
 
-- network distance: ``add_latency`` on every API operation, and the same delay on presigned object reads and writes
-  (they bypass the operation table), i.e. one round trip per HTTP request on a kept-alive connection;
-- request counts: API calls as the emulator records them, presigned reads counted here;
+- network distance: the emulator's own added latency on every request (API calls and presigned reads and writes),
+  i.e. one round trip per HTTP request on a kept-alive connection;
+- request counts: API calls and presigned transfers as the emulator records them;
 - seeding without HTTP: thousands of objects committed in milliseconds (the scale benchmarks need 100,000);
-- a listen backlog of 1024 instead of ``socketserver``'s 5: with 5, a client opening 16 connections at once loses
-  SYNs and waits the kernel's 1 s retransmission timeout (measured: worst connect 1.04 s with 32 concurrent connects,
-  2 ms with the larger backlog); a real lakeFS listens with the system's maximum.
 
 First line printed: ``<lakeFS endpoint> <control endpoint>``. Control routes (GET): ``/latency?ms=``, ``/stats``,
 ``/reset``, ``/seed?repo=&count=&size=&dirs=&sha256=0|1[&path=one/object]`` (answers the commit id).
@@ -22,46 +19,30 @@ import json
 import os
 import signal
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from perago.testing.lakefs.emulator import LakeFSEmulator
-from perago.testing.lakefs.server import OPERATION_IDS
+from perago.testing.lakefs.faults import FaultOptions
 
 
 class Controls:
     def __init__(self, emulator: LakeFSEmulator) -> None:
         self.emulator = emulator
-        self.delay = 0.0
-        self.presigned = 0
-        self.lock = threading.Lock()
-        serve = emulator.serve_presigned
-
-        def delayed(method: str, call: Any) -> Any:
-            with self.lock:
-                self.presigned += 1
-            if self.delay:
-                time.sleep(self.delay)
-            return serve(method, call)
-
-        emulator.serve_presigned = delayed  # type: ignore[method-assign]
 
     def latency(self, ms: float) -> dict[str, Any]:
-        self.delay = ms / 1000
-        for op in OPERATION_IDS:
-            self.emulator.add_latency(op, self.delay)
+        # the emulator's own per-request latency: every API call and every presigned read or write
+        self.emulator.faults.configure(FaultOptions(latency_s=ms / 1000))
         return {"latency_ms": ms}
 
     def stats(self) -> dict[str, Any]:
-        objects = self.presigned + self.emulator.request_count("getObject")
-        return {"api": self.emulator.request_count(), "presigned": self.presigned, "object_reads": objects}
+        presigned = self.emulator.request_count("presigned")
+        objects = presigned + self.emulator.request_count("getObject")
+        return {"api": self.emulator.request_count() - presigned, "presigned": presigned, "object_reads": objects}
 
     def reset(self) -> dict[str, Any]:
         self.emulator.reset_requests()
-        with self.lock:
-            self.presigned = 0
         return {}
 
     def seed(self, repo: str, count: int, size: int, dirs: int, sha256: bool, path: str) -> dict[str, Any]:
@@ -119,7 +100,6 @@ def handler_for(controls: Controls) -> type[BaseHTTPRequestHandler]:
 
 
 def main() -> None:
-    ThreadingHTTPServer.request_queue_size = 1024  # this process only: see the module docstring
     parser = argparse.ArgumentParser(prog="python -m bench.lakeserver")
     parser.add_argument("--access-key-id", default="AKIABENCH")
     parser.add_argument("--secret-access-key", default="bench-secret")

@@ -185,11 +185,19 @@ class StagedWorkspace:
 
 @dataclass(frozen=True, slots=True)
 class DownloadRecord:
-    """What ``download_workspace`` wrote: the pinned commit and every file's snapshot entry (with SHA-256)."""
+    """What ``download_workspace`` wrote: the pinned commit and every file's snapshot entry (with SHA-256).
+
+    Attributes:
+        commit_id: The commit the ref was pinned to.
+        entries: Every file's snapshot entry (path -> entry with its SHA-256 and stamp).
+        bytes_downloaded: Bytes fetched from lakeFS (files served by the local content cache are not counted).
+        cache_hits: Files the local content cache served.
+    """
 
     commit_id: str
     entries: Mapping[str, Entry] = field(default_factory=dict)
     bytes_downloaded: int = 0
+    cache_hits: int = 0
 
 
 @dataclass(frozen=True, slots=True)

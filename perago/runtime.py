@@ -106,9 +106,9 @@ def _reuse(run: AttemptRun, effects: Effects, workspace: WorkspaceInput) -> dict
 def _downloaded(run: AttemptRun, workspace: WorkspaceInput, record: DownloadRecord | None) -> WorkspaceInput:
     pinned = workspace.published_output(record.commit_id) if record is not None else workspace
     run.execution = replace(run.execution, pinned_workspace=pinned, download=record)
-    objects, size = (len(record.entries), record.bytes_downloaded) if record is not None else (0, 0)
-    detail = f"{workspace.repository}@{pinned.ref}: {objects} object(s), {size} byte(s)"
-    run.event("downloaded", detail, objects=objects, bytes=size, ref=pinned.ref)
+    objects, size, hits = (len(record.entries), record.bytes_downloaded, record.cache_hits) if record else (0, 0, 0)
+    detail = f"{workspace.repository}@{pinned.ref}: {objects} object(s), {size} byte(s) fetched, {hits} from the cache"
+    run.event("downloaded", detail, objects=objects, bytes=size, cache_hits=hits, ref=pinned.ref)
     return pinned
 
 

@@ -123,6 +123,7 @@ class Downloader:
         self.cache, self.link = cache, link
         self._root = os.fspath(root)
         self.fetched_bytes = 0
+        self.cache_hits = 0
         self._lock = threading.Lock()
 
     def fetch(self, obj: RemoteObject) -> tuple[str, Entry]:
@@ -146,6 +147,8 @@ class Downloader:
         if key is not None and self.cache is not None:
             served = self.cache.materialise(key, obj.size, target, link=self.link)
             if served is not None:
+                with self._lock:
+                    self.cache_hits += 1
                 return served
         folder, _, name = target.rpartition("/")
         tmp = Path(f"{folder}/.{name[:100]}.perago-part-{uuid.uuid4().hex[:8]}")
@@ -267,7 +270,10 @@ def download_workspace(
         stats = cache.stats
         logger.debug("content cache: {} hit(s), {} miss(es) so far in this process", stats.hits, stats.misses)
     return DownloadRecord(
-        commit_id=commit, entries=dict(sorted(entries.items())), bytes_downloaded=downloader.fetched_bytes
+        commit_id=commit,
+        entries=dict(sorted(entries.items())),
+        bytes_downloaded=downloader.fetched_bytes,
+        cache_hits=downloader.cache_hits,
     )
 
 

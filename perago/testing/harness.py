@@ -160,7 +160,9 @@ class TaskEnvironment(Generic[P, R]):
     def _run_lakefs(self, params: dict[str, Any], workspace: WorkspaceInput, repo: LakeFSRepository) -> TaskRun[R]:
         from perago.lakefs.store import LakeFSWorkspaceStore
 
-        settings = repo.settings(workspace_root=self.workspace_root)
+        # No content cache: a harness run fetches from lakeFS every time (what it downloads does not depend on
+        # earlier runs, and the user's own ~/.cache/perago is never touched by tests).
+        settings = repo.settings(workspace_root=self.workspace_root, cache_max_bytes=0)
         before = repo.commit(workspace.ref)["id"]
         # No Conductor here: the harness's attempt is always the current one, so its fence always passes.
         callbacks = {

@@ -35,7 +35,7 @@ def test_download_copies_files_and_symlinks_without_following(tmp_path):
     attempt.mkdir()
     store = LocalDirectoryStore(source)
 
-    assert store.download_workspace(store.workspace(), None, attempt) is None
+    assert store.download_workspace(store.workspace(), WorkspaceSpec(), attempt) is None
 
     assert (attempt / "raw/a.csv").read_text() == "x"
     assert (attempt / "link").is_symlink() and str((attempt / "link").readlink()) == "raw/a.csv"
@@ -48,7 +48,7 @@ def test_stage_then_publish_applies_added_changed_and_removed(tmp_path):
     store = LocalDirectoryStore(source)
     workspace = store.workspace()
     attempt.mkdir()
-    store.download_workspace(workspace, None, attempt)
+    store.download_workspace(workspace, WorkspaceSpec(), attempt)
     before = snapshot_directory(attempt)
     _tree(attempt, {"change.txt": "new", "new/file.txt": "n"})
     (attempt / "drop.txt").unlink()

@@ -25,6 +25,13 @@ DEFAULT_ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 DEFAULT_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 makes a client opening 16 connections at once wait out the kernel's 1 s
+    # SYN retry (a real server's is in the hundreds); daemon threads so a stuck client never blocks shutdown.
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 class LakeFSEmulator:
     """A lakeFS API server (``/api/v1``) on a loopback port, started in-process.
 
@@ -87,7 +94,7 @@ class LakeFSEmulator:
 
     def start(self) -> LakeFSEmulator:
         handler = type("BoundHandler", (Handler,), {"emulator": self})
-        self._server = ThreadingHTTPServer((self._host, self._port), handler)
+        self._server = _Server((self._host, self._port), handler)
         self._server.daemon_threads = True
         self._server.request_queue_size = 128  # several worker processes connect at once in soaks
         self.presigner.base_url = self.endpoint
