@@ -88,29 +88,40 @@ class StepChain:
     """One workflow step's retry chain, as Conductor links it (DESIGN §2 "Exactly-once effect").
 
     Conductor's retry of a timed-out or failed task is a new task whose ``retriedTaskId`` names the one it retries
-    (DeciderService.retry, WorkflowExecutorOps.retry); a re-delivery keeps the task id. A rerun or restart starts a
-    new chain. A merge carrying ``perago.workflow_id`` = ``workflow_id``, ``perago.task_ref`` = ``task_ref`` and a
-    ``perago.task_id`` in ``task_ids`` is this step's work, already published.
+    (DeciderService.retry, WorkflowExecutorOps.retry); a re-delivery keeps the task id and its ``scheduledTime``. A
+    restart starts a new chain with new tasks; a rerun from a task keeps its id but gives it a new ``scheduledTime``
+    (WorkflowExecutorOps.rerunWF), which starts a new chain too. So a chain member is a (task id, scheduled time)
+    pair, and a merge carrying ``perago.workflow_id`` = ``workflow_id``, ``perago.task_ref`` = ``task_ref`` and the
+    ``perago.task_id`` / ``perago.scheduled_time`` of a member is this step's work, already published.
 
     Attributes:
         workflow_id: The workflow instance.
         task_ref: The step's reference task name (with a DO_WHILE iteration's ``__N`` suffix).
-        task_ids: Every task id of the chain known (this attempt's first).
+        members: Every (task id, scheduled time in epoch ms) of the chain known, this attempt's first.
         since_ms: When the chain's first task was scheduled (epoch ms, Conductor's clock), 0 when unknown: no
             publication of the chain can be older.
     """
 
     workflow_id: str
     task_ref: str
-    task_ids: tuple[str, ...]
+    members: tuple[tuple[str, int], ...]
     since_ms: int = 0
+
+    @property
+    def task_ids(self) -> tuple[str, ...]:
+        """The task ids of the chain, this attempt's first."""
+        return tuple(task_id for task_id, _ in self.members)
 
     def published(self, metadata: Mapping[str, str]) -> bool:
         """Whether commit metadata says this chain published it."""
+        try:
+            member = (metadata.get("perago.task_id", ""), int(metadata.get("perago.scheduled_time", "")))
+        except ValueError:
+            return False
         return (
             metadata.get("perago.workflow_id") == self.workflow_id
             and metadata.get("perago.task_ref") == self.task_ref
-            and metadata.get("perago.task_id") in self.task_ids
+            and member in self.members
         )
 
 

@@ -60,6 +60,7 @@ def attempt_metadata(
         "perago.task_ref": identity.reference_task_name,
         "perago.task_id": identity.task_id,
         "perago.retried_task_id": identity.retried_task_id or "",
+        "perago.scheduled_time": str(identity.scheduled_time),
         "perago.poll_count": str(identity.poll_count),
         "perago.retry_count": str(identity.retry_count),
         "perago.worker_id": identity.worker_id or "",

@@ -88,6 +88,7 @@ _ATTEMPT_FIELDS: dict[str, tuple[str, ...]] = {
     "reference_task_name": ("reference_task_name", "referenceTaskName"),
     "retried_task_id": ("retried_task_id", "retriedTaskId"),
     "scheduled_time": ("scheduled_time", "scheduledTime"),
+    "end_time": ("end_time", "endTime"),
 }
 
 
@@ -114,6 +115,7 @@ class AttemptSnapshot:
         reference_task_name: The workflow step (with a DO_WHILE iteration's ``__N`` suffix).
         retried_task_id: The task id of the attempt this one retries (Conductor's ``retriedTaskId``), if any.
         scheduled_time: When Conductor scheduled this task (epoch milliseconds, 0 when unknown).
+        end_time: When it ended (epoch milliseconds, 0 while it runs or when unknown).
     """
 
     task_id: str
@@ -126,6 +128,7 @@ class AttemptSnapshot:
     reference_task_name: str = ""
     retried_task_id: str | None = None
     scheduled_time: int = 0
+    end_time: int = 0
 
     @classmethod
     def of(cls, attempt: object) -> AttemptSnapshot:
@@ -158,6 +161,7 @@ class AttemptSnapshot:
             reference_task_name=str(values["reference_task_name"] or ""),
             retried_task_id=str(retried) if retried else None,
             scheduled_time=int(str(values["scheduled_time"] or 0)),
+            end_time=int(str(values["end_time"] or 0)),
         )
 
 

@@ -16,12 +16,16 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def execution_id_for(task: Task) -> str:
-    """A directory-safe id unique to this delivery: ``<taskId>-p<pollCount>``.
+    """A directory-safe id unique to this delivery: ``<taskId>-s<scheduledTime>-p<pollCount>``.
 
-    A task id is unique per try (a retry gets a new one) and the poll count is unique per delivery of that task id,
-    so two deliveries never share an attempt directory.
+    A task id is unique per try (a retry gets a new one) and the poll count is unique per delivery of that task id;
+    but an operator's rerun from a task keeps its id and starts its poll count again, with a new ``scheduledTime``
+    (WorkflowExecutorOps.rerunWF), which a hand-back does not change (updateTask). With the three, two deliveries
+    never share an attempt directory, a staging branch or a merge's ``perago.execution_id``.
     """
-    return f"{_UNSAFE.sub('_', task.task_id or 'task')[:180]}-p{int(task.poll_count or 0)}"
+    scheduled = int(task.scheduled_time or 0)
+    stamp = f"-s{scheduled}" if scheduled else ""
+    return f"{_UNSAFE.sub('_', task.task_id or 'task')[:160]}{stamp}-p{int(task.poll_count or 0)}"
 
 
 def task_input(task: Task) -> dict[str, Any]:

@@ -106,8 +106,8 @@ def test_a_retry_completes_with_the_merge_its_killed_predecessor_landed(
 
 
 def test_the_first_attempt_of_a_chain_makes_no_request() -> None:
-    """A first attempt (retryCount 0, first delivery) — and an operator's rerun or restart, which starts a new chain
-    with no retriedTaskId — cannot have published before: no Conductor request, so no lakeFS scan either."""
+    """A first attempt (retryCount 0, first delivery) — and a restart, which makes new tasks — cannot have published
+    before: no Conductor request, so no lakeFS scan either."""
 
     def no_requests(task_id: str) -> Any:
         raise AssertionError("the first attempt of a chain must not read Conductor")
@@ -117,10 +117,11 @@ def test_the_first_attempt_of_a_chain_makes_no_request() -> None:
 
 
 def test_the_chain_is_walked_back_through_retried_task_ids() -> None:
-    """DeciderService.retry: each retry is a new task whose retriedTaskId names the previous one."""
+    """DeciderService.retry: each retry is a new task whose retriedTaskId names the previous one, scheduled
+    (ExecutionDAO.createTasks) in the decider pass that ended it."""
     tasks = {
-        "t-2": AttemptSnapshot("t-2", "wf", 1, 1, "w", retried_task_id="t-1", scheduled_time=2_000),
-        "t-1": AttemptSnapshot("t-1", "wf", 1, 0, "w", scheduled_time=1_000),
+        "t-2": AttemptSnapshot("t-2", "wf", 1, 1, "w", retried_task_id="t-1", scheduled_time=2_000, end_time=2_900),
+        "t-1": AttemptSnapshot("t-1", "wf", 1, 0, "w", scheduled_time=1_000, end_time=1_990),
     }
     asked: list[str] = []
 
@@ -131,17 +132,65 @@ def test_the_chain_is_walked_back_through_retried_task_ids() -> None:
     third = AttemptSnapshot(
         "t-3", "wf", 1, 2, "w", reference_task_name="step__2", retried_task_id="t-2", scheduled_time=3_000
     )
-    assert load_chain(get_task, third) == StepChain("wf", "step__2", ("t-3", "t-2", "t-1"), 1_000)
+    expected = StepChain("wf", "step__2", (("t-3", 3_000), ("t-2", 2_000), ("t-1", 1_000)), 1_000)
+    assert load_chain(get_task, third) == expected
     assert asked == ["t-2", "t-1"], "at most retryCount requests"
     redelivered = AttemptSnapshot("t-9", "wf", poll_count=2, retry_count=0, worker_id="w", scheduled_time=5)
-    assert load_chain(get_task, redelivered) == StepChain("wf", "", ("t-9",), 5)
+    assert load_chain(get_task, redelivered) == StepChain("wf", "", (("t-9", 5),), 5)
     assert asked == ["t-2", "t-1"], "a re-delivery of the same task id needs no request"
 
 
+def test_a_rerun_breaks_the_chain() -> None:
+    """WorkflowExecutorOps.rerunWF keeps the task's id (and its retryCount and retriedTaskId) but gives it a new
+    scheduledTime: scheduled long after its predecessor ended, it starts a chain of its own."""
+    predecessor = AttemptSnapshot("t-1", "wf", 1, 0, "w", scheduled_time=1_000, end_time=2_000)
+    rerun = AttemptSnapshot(
+        "t-2", "wf", 1, 1, "w", reference_task_name="s", retried_task_id="t-1", scheduled_time=900_000
+    )
+    assert load_chain(lambda task_id: predecessor, rerun) == StepChain("wf", "s", (("t-2", 900_000),), 900_000)
+
+
 def test_a_merge_of_another_chain_of_the_same_step_is_not_reused() -> None:
-    """A rerun's chain does not claim the merges of the chain before it (their task ids differ)."""
-    chain = StepChain("wf", "step", ("t-new",), 0)
-    old = {"perago.workflow_id": "wf", "perago.task_ref": "step", "perago.task_id": "t-old"}
+    """A rerun's or restart's chain does not claim the merges of the chain before it: a member is a (task id,
+    scheduled time) pair, and a rerun keeps the task id but not the scheduled time."""
+    chain = StepChain("wf", "step", (("t-new", 5),), 0)
+    old = {
+        "perago.workflow_id": "wf",
+        "perago.task_ref": "step",
+        "perago.task_id": "t-old",
+        "perago.scheduled_time": "5",
+    }
     assert not chain.published(old)
     assert chain.published(old | {"perago.task_id": "t-new"})
+    assert not chain.published(old | {"perago.task_id": "t-new", "perago.scheduled_time": "4"}), "before a rerun"
     assert not chain.published(old | {"perago.task_id": "t-new", "perago.task_ref": "step__1"})
+    assert not chain.published(
+        {k: v for k, v in old.items() if k != "perago.scheduled_time"} | {"perago.task_id": "t-new"}
+    )
+
+
+def test_an_operator_rerun_of_the_step_publishes_again(
+    conductor_emulator_manual: ConductorEmulator, lakefs_emulator: LakeFSEmulator, tmp_path: Path, body_runs: list[str]
+) -> None:
+    """After the killed-then-retried step completed with its predecessor's merge, the operator reruns the workflow
+    from that step (POST /api/workflow/{id}/rerun, WorkflowExecutorOps.rerunWF): the same task id, a new
+    scheduledTime. It is a deliberate new run: the body runs again and publishes a second merge."""
+    conductor = conductor_emulator_manual
+    workflow_id = start_step(conductor, lakefs_emulator, tmp_path, "branch")
+    first_id, first_merge = die_after_merge(conductor, lakefs_emulator, tmp_path)
+    conductor.clock.advance(11)  # type: ignore[attr-defined]
+    settings = settings_for(conductor, lakefs_emulator, tmp_path)
+    Worker([stamp], settings).run_until_idle(idle_s=0.3)
+    retry = conductor.get_workflow(workflow_id)["tasks"][1]
+    assert retry["status"] == "COMPLETED" and body_runs == [first_id]
+
+    conductor.clock.advance(600)  # type: ignore[attr-defined]  # the operator looks at it ten minutes later
+    http("POST", f"{conductor.url}/workflow/{workflow_id}/rerun", {"reRunFromTaskId": retry["taskId"]})
+    Worker([stamp], settings).run_until_idle(idle_s=0.3)
+
+    workflow = conductor.get_workflow(workflow_id)
+    rerun = workflow["tasks"][1]
+    assert workflow["status"] == "COMPLETED" and rerun["taskId"] == retry["taskId"], "rerun keeps the task id"
+    assert body_runs == [first_id, retry["taskId"]], "the rerun ran the body"
+    second_merge = rerun["outputData"]["workspace"]["ref"]
+    assert [m["id"] for m in merges(lakefs_emulator)] == [second_merge, first_merge], "and published again"

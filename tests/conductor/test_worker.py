@@ -194,6 +194,9 @@ def test_task_result_and_execution_id() -> None:
 
     task = Task(task_id="abc/def", workflow_instance_id="wf", poll_count=3)
     assert execution_id_for(task) == "abc_def-p3"
+    # the scheduled time tells a rerun's deliveries (same task id, poll count from 1 again) from the earlier ones
+    rerun = Task(task_id="abc/def", workflow_instance_id="wf", poll_count=1, scheduled_time=1_700_000_000_123)
+    assert execution_id_for(rerun) == "abc_def-s1700000000123-p1"
     result = to_task_result(task, "w-1", completed_result({"result": {}}, ["line"]))
     assert result.status == "COMPLETED" and result.worker_id == "w-1" and result.logs[0].log == "line"
     assert result.logs[0].created_time > 0

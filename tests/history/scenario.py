@@ -130,6 +130,7 @@ def main() -> None:
     import tempfile
 
     with ConductorEmulator() as conductor, LakeFSEmulator() as lakefs, tempfile.TemporaryDirectory() as tmp:
+        os.environ["PERAGO_CACHE_DIR"] = f"{tmp}/cache"  # an empty content cache, as each test has (tests/conftest.py)
         records = ConductorRecords(settings_for(conductor.url, lakefs, Path(tmp)))
 
         def timed_out(task_id: str) -> None:

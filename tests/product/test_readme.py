@@ -72,6 +72,7 @@ MASKS = [
     (r"\b\d\d:\d\d:\d\d\.\d{3}\b", "<time>"),
     (r"\b\d{8}T\d{6}Z\b", "<stamp>"),
     (UUID, "<id>"),
+    (r"-s\d{10,}-p", "-s<scheduled>-p"),  # the scheduled time in an execution id
     (r"\b[0-9a-f]{64}\b", "<commit>"),
     (r"[\w.-]+-\d+-[0-9a-f]{6}\b", "<worker>"),  # perago's worker id: <host>-<pid>-<6 hex>
 ]
