@@ -40,28 +40,24 @@ def _status(raw: str) -> str:
     return raw
 
 
-def _update_by_ref(engine: Engine, request: Request) -> Response:
+def _apply_update_by_ref(engine: Engine, request: Request) -> str | None:
     params = request.params
-    updated = engine.update_by_ref(
+    return engine.update_by_ref(
         params["workflowId"],
         params["ref"],
         _status(params["status"]),
         request.query.get("workerid"),
         request.json_object(),
     )
-    return text(updated)
+
+
+def _update_by_ref(engine: Engine, request: Request) -> Response:
+    return text(_apply_update_by_ref(engine, request))
 
 
 def _update_by_ref_sync(engine: Engine, request: Request) -> Response:
     params = request.params
-    updated = engine.update_by_ref(
-        params["workflowId"],
-        params["ref"],
-        _status(params["status"]),
-        request.query.get("workerid"),
-        request.json_object(),
-    )
-    if updated is None:
+    if _apply_update_by_ref(engine, request) is None:
         raise not_found(f"Found no running task {params['ref']} of workflow {params['workflowId']} to update")
     return ok(engine.get_workflow(params["workflowId"]))
 
