@@ -95,8 +95,6 @@ class LakeFSEmulator:
     def start(self) -> LakeFSEmulator:
         handler = type("BoundHandler", (Handler,), {"emulator": self})
         self._server = _Server((self._host, self._port), handler)
-        self._server.daemon_threads = True
-        self._server.request_queue_size = 128  # several worker processes connect at once in soaks
         self.presigner.base_url = self.endpoint
         self._thread = threading.Thread(target=self._server.serve_forever, name="lakefs-emulator", daemon=True)
         self._thread.start()
