@@ -178,19 +178,19 @@ class ConductorApi:
         result = _in_progress(task, worker_id, callback_after_seconds=0)
         self._retrying(f"hand back task {task.task_id}", lambda: self._tasks.update_task(body=result))
 
+    def _get_json(self, what: str, route: str, path: dict[str, str], query: list[tuple[str, Any]] | None = None) -> Any:
+        """``GET route`` as plain JSON, transient failures retried: None for 204 No Content and for 404 Not Found."""
+        try:
+            return self._retrying(what, lambda: request_json(self._client, route, "GET", path=path, query=query))
+        except ConductorError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
     def get_task_def(self, name: str) -> dict[str, Any] | None:
         """The server's definition of task type ``name`` as JSON; None when it has none (404)."""
-
-        def read() -> dict[str, Any] | None:
-            try:
-                found = request_json(self._client, "/metadata/taskdefs/{name}", "GET", path={"name": name})
-            except ApiException as exc:
-                if exc.status == 404:
-                    return None
-                raise
-            return found if isinstance(found, dict) else None
-
-        return self._retrying(f"read the task definition {name}", read)
+        found = self._get_json(f"read the task definition {name}", "/metadata/taskdefs/{name}", {"name": name})
+        return found if isinstance(found, dict) else None
 
     def register_task_defs(self, defs: list[TaskDef]) -> None:
         """Create (or overwrite) task definitions: ``POST /metadata/taskdefs``."""

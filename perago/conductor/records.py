@@ -10,43 +10,20 @@ from __future__ import annotations
 from typing import Any
 
 from perago.conductor.client import ConductorApi
-from perago.errors import ConductorError
 
 
 class ConductorRecords(ConductorApi):
     """The workflow, task and task-log reads of ``history``/``explain``, and ``POST /tasks/{id}/log``."""
 
-    def _get(self, what: str, route: str, path: dict[str, str], query: list[tuple[str, Any]] | None = None) -> Any:
-        """``GET route`` as JSON: None for 204 No Content and for 404 Not Found."""
-
-        def call() -> Any:
-            return self._client.call_api(
-                route,
-                "GET",
-                path,
-                query or [],
-                {"Accept": "application/json"},
-                response_type="object",
-                auth_settings=[],
-                _return_http_data_only=True,
-            )
-
-        try:
-            return self._retrying(what, call)
-        except ConductorError as exc:
-            if exc.status == 404:
-                return None
-            raise
-
     def workflow(self, workflow_id: str) -> dict[str, Any] | None:
         """The workflow with its tasks (``GET /workflow/{id}?includeTasks=true``); None when Conductor has none."""
         path, query = {"workflowId": workflow_id}, [("includeTasks", True)]
-        found = self._get(f"read workflow {workflow_id}", "/workflow/{workflowId}", path, query)
+        found = self._get_json(f"read workflow {workflow_id}", "/workflow/{workflowId}", path, query)
         return found if isinstance(found, dict) else None
 
     def task(self, task_id: str) -> dict[str, Any] | None:
         """The task (``GET /tasks/{id}``); None when Conductor has none."""
-        found = self._get(f"read task {task_id}", "/tasks/{taskId}", {"taskId": task_id})
+        found = self._get_json(f"read task {task_id}", "/tasks/{taskId}", {"taskId": task_id})
         return found if isinstance(found, dict) and found.get("taskId") else None
 
     def task_logs(self, task_id: str) -> list[str]:
@@ -57,7 +34,7 @@ class ConductorRecords(ConductorApi):
         always empty, and an Elasticsearch index answers at most ``conductor.elasticsearch.taskLogResultLimit``
         entries (10 by default).
         """
-        entries = self._get(f"read the log of task {task_id}", "/tasks/{taskId}/log", {"taskId": task_id}) or []
+        entries = self._get_json(f"read the log of task {task_id}", "/tasks/{taskId}/log", {"taskId": task_id}) or []
         ordered = sorted((e for e in entries if isinstance(e, dict)), key=lambda e: int(e.get("createdTime") or 0))
         return [str(entry.get("log") or "") for entry in ordered]
 
