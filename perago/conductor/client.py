@@ -187,6 +187,14 @@ class ConductorApi:
                 return None
             raise
 
+    def add_log(self, task_id: str, text: str) -> None:
+        """Append one entry to a task's log (``POST /tasks/{id}/log``, stamped with the server's time).
+
+        Raises:
+            ConductorError: Conductor could not be reached or refused the entry (after retries of transient errors).
+        """
+        self._retrying(f"add to the log of task {task_id}", lambda: self._tasks.log(body=text, task_id=task_id))
+
     def get_task_def(self, name: str) -> dict[str, Any] | None:
         """The server's definition of task type ``name`` as JSON; None when it has none (404)."""
         found = self._get_json(f"read the task definition {name}", "/metadata/taskdefs/{name}", {"name": name})

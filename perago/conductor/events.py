@@ -17,7 +17,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
 
 from loguru import logger
 
@@ -25,9 +24,6 @@ from perago.errors import PeragoError
 from perago.eventlog import event_line
 from perago.execution import AttemptEvent, OnEvent
 from perago.result import RuntimeTaskResult
-
-if TYPE_CHECKING:
-    from perago.settings import PeragoSettings
 
 DEFAULT_LINGER_S = 0.5
 """How long an event may wait to share a request (or the final update) with the attempt's next events."""
@@ -139,10 +135,3 @@ class EventStream:
                 logger.warning("could not add an event to the Conductor log of task {}: {}", task_id, exc)
             except Exception as exc:  # never let the sender die: later batches would pile up unsent
                 logger.error("adding an event to the Conductor log of task {} failed: {!r}", task_id, exc)
-
-
-def event_stream(worker_id: str, settings: PeragoSettings) -> EventStream:
-    """A worker's event stream, posting with its own Conductor client (made with the worker's settings)."""
-    from perago.conductor.records import ConductorRecords
-
-    return EventStream(ConductorRecords(settings).add_log, worker_id)

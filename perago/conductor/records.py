@@ -1,4 +1,4 @@
-"""Conductor's records of a workflow, as ``history`` and ``explain`` read them, and the task-log write of events.
+"""Conductor's records of a workflow, as ``history`` and ``explain`` read them.
 
 Reads answer the server's JSON as plain dicts (``response_type="object"``): the CLIs read a handful of fields, and
 the generated models would drop what they do not know. Calls go through the worker's :class:`ConductorApi`
@@ -13,7 +13,7 @@ from perago.conductor.client import ConductorApi
 
 
 class ConductorRecords(ConductorApi):
-    """The workflow, task and task-log reads of ``history``/``explain``, and ``POST /tasks/{id}/log``."""
+    """The workflow, task and task-log reads of ``history``/``explain``."""
 
     def workflow(self, workflow_id: str) -> dict[str, Any] | None:
         """The workflow with its tasks (``GET /workflow/{id}?includeTasks=true``); None when Conductor has none."""
@@ -37,11 +37,3 @@ class ConductorRecords(ConductorApi):
         entries = self._get_json(f"read the log of task {task_id}", "/tasks/{taskId}/log", {"taskId": task_id}) or []
         ordered = sorted((e for e in entries if isinstance(e, dict)), key=lambda e: int(e.get("createdTime") or 0))
         return [str(entry.get("log") or "") for entry in ordered]
-
-    def add_log(self, task_id: str, text: str) -> None:
-        """Append one entry to a task's log (``POST /tasks/{id}/log``, stamped with the server's time).
-
-        Raises:
-            ConductorError: Conductor could not be reached or refused the entry (after retries of transient errors).
-        """
-        self._retrying(f"add to the log of task {task_id}", lambda: self._tasks.log(body=text, task_id=task_id))

@@ -42,7 +42,7 @@ from loguru import logger
 
 from perago.conductor.attempt import to_task_result
 from perago.conductor.client import ConductorApi
-from perago.conductor.events import event_stream
+from perago.conductor.events import EventStream
 from perago.conductor.gate import GateServices
 from perago.conductor.lease import LeaseKeeper
 from perago.conductor.metrics import WorkerMetrics
@@ -101,7 +101,7 @@ class Worker:
         self.completed = 0
         # Shared by every attempt of this worker: the task-log event sender and the gate's lakeFS services
         # (memo, locks). Both are cheap until first used.
-        self.events = event_stream(self.worker_id, self.settings)
+        self.events = EventStream(self.api.add_log, self.worker_id)
         self.gate_services = GateServices(self)
 
     # -- configuration ------------------------------------------------------------------------------------------
