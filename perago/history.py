@@ -43,10 +43,6 @@ class Delivery:
         """Whether the delivery reached a final phase (an attempt killed mid-way did not)."""
         return any(event.phase in FINAL_PHASES for event in self.events)
 
-    def last(self, phase: str) -> RecordedEvent | None:
-        """The delivery's last event of ``phase``, if any."""
-        return next((event for event in reversed(self.events) if event.phase == phase), None)
-
 
 @dataclass(frozen=True)
 class Attempt:
