@@ -100,7 +100,7 @@ def run_attempt(
                     running.task,
                     settings.workspace_root,
                     find_earlier_result=gate.find_earlier_result,
-                    load_current_attempt=lambda attempt: _current(worker, AttemptSnapshot.of(attempt).task_id),
+                    load_current_attempt=lambda _: _current(worker, task_id),
                     owner_worker_id=worker.worker_id,
                     full_rehash=settings.full_rehash,
                     **gate.callbacks(_metered(definition, callbacks, metrics)),
