@@ -235,7 +235,6 @@ class Worker:
         with self._cond:
             self._running[running.attempt.task_id] = running
         self.lease.track(task, running.attempt, running.cancel)
-        budget: float | None = None
         try:
             callbacks = self.store_callbacks() if definition.workspace is not None else {}
             result = run_attempt(self, definition, running, callbacks)
