@@ -29,7 +29,7 @@ class Delivery:
     """One delivery of a task id to a worker, as its events tell it.
 
     Attributes:
-        execution_id: The delivery's execution id (``<taskId>-p<pollCount>`` for perago's worker).
+        execution_id: The delivery's execution id (``<taskId>-s<scheduledTime>-p<pollCount>`` for perago's worker).
         worker_id: The worker that ran it.
         events: Its events, in time order.
     """

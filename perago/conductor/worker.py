@@ -23,8 +23,8 @@ reported is logged as LOST, with everything the attempt did (its task-log lines)
 
 Per task type: one poller thread asks only for as many tasks as it has free slots (batch poll, long-poll), and each
 task runs on its own daemon thread; the update-v2 answer (the next task of that type) runs on the same thread
-without a new poll. Each delivery gets a unique execution id ``<taskId>-p<pollCount>``; the worker id is
-``<host>-<pid>-<random>`` so that two processes on one host never share one.
+without a new poll. Each delivery gets a unique execution id ``<taskId>-s<scheduledTime>-p<pollCount>``; the
+worker id is ``<host>-<pid>-<random>`` so that two processes on one host never share one.
 """
 
 from __future__ import annotations
