@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,30 +41,25 @@ def workflow_states(stack: Stack, ids: dict[str, str]) -> dict[str, dict[str, An
     return {wf: conductor(stack, "GET", f"/workflow/{wf}?includeTasks=true") for wf in ids}
 
 
-def _log(stack: Stack, branch: str) -> list[dict[str, Any]]:
-    commits: list[dict[str, Any]] = []
+def _listing(stack: Stack, route: str) -> Iterator[dict[str, Any]]:
+    """Every result of a paginated lakeFS listing, page after page (``route`` already has a query string)."""
     after = ""
     while True:
-        page = lakefs(
-            stack,
-            "GET",
-            f"/repositories/{REPOSITORY}/refs/{branch}/commits?amount=1000&first_parent=true&after={after}",
-        )
-        commits += page["results"]
+        page = lakefs(stack, "GET", f"{route}&after={after}")
+        yield from page["results"]
         if not page["pagination"]["has_more"]:
-            return commits
+            return
         after = page["pagination"]["next_offset"]
+
+
+def _log(stack: Stack, branch: str) -> list[dict[str, Any]]:
+    return list(_listing(stack, f"/repositories/{REPOSITORY}/refs/{branch}/commits?amount=1000&first_parent=true"))
 
 
 def _paths(stack: Stack, branch: str) -> set[str]:
-    found: set[str] = set()
-    after = ""
-    while True:
-        page = lakefs(stack, "GET", f"/repositories/{REPOSITORY}/refs/{branch}/objects/ls?amount=1000&after={after}")
-        found |= {entry["path"] for entry in page["results"]}
-        if not page["pagination"]["has_more"]:
-            return found
-        after = page["pagination"]["next_offset"]
+    return {
+        entry["path"] for entry in _listing(stack, f"/repositories/{REPOSITORY}/refs/{branch}/objects/ls?amount=1000")
+    }
 
 
 def check_effects(stack: Stack, ids: dict[str, str], states: dict[str, dict[str, Any]], verdict: Verdict) -> str:

@@ -2,6 +2,8 @@
 
 A cache shared between tests would let one test's downloads answer another's (request counts, injected faults);
 session-scoped fixtures and the subprocesses they start get one directory for the session.
+
+``warnings_logged``: perago's warnings while a test runs, for any test that asserts on them.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from loguru import logger
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -26,3 +29,16 @@ def _session_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
 @pytest.fixture(autouse=True)
 def _test_cache_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PERAGO_CACHE_DIR", str(tmp_path_factory.mktemp("perago-cache")))
+
+
+@pytest.fixture
+def warnings_logged() -> Iterator[list[str]]:
+    """perago's WARNING-and-above log lines while the test runs."""
+    lines: list[str] = []
+    logger.enable("perago")
+    sink = logger.add(lambda m: lines.append(m.record["message"]), level="WARNING")
+    try:
+        yield lines
+    finally:
+        logger.remove(sink)
+        logger.disable("perago")

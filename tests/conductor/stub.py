@@ -26,9 +26,7 @@ class StubConductor:
                 raw = self.rfile.read(length) if length else b""
                 path = self.path.split("?", 1)[0]
                 stub.requests.append((self.command, path, json.loads(raw) if raw else None))
-                queue = stub.replies.get((self.command, path)) or [
-                    (500, b'{"message":"unscripted"}', "application/json")
-                ]
+                queue = stub.replies.get((self.command, path)) or [UNSCRIPTED]
                 status, body, kind = queue.pop(0) if len(queue) > 1 else queue[0]
                 self.send_response(status)
                 self.send_header("Content-Type", kind)

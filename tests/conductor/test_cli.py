@@ -71,12 +71,9 @@ def test_sigterm_mid_attempt(
         assert "handing back task" in err
         started.unlink()
         second = worker_process(env)
-        try:
-            wait_until(lambda: conductor_emulator.get_workflow(workflow_id)["status"] == "COMPLETED", 30, "re-delivery")
-            second.send_signal(signal.SIGTERM)
-            second.communicate(timeout=30)
-        finally:
-            second.kill()
+        sigterm_when(
+            second, lambda: conductor_emulator.get_workflow(workflow_id)["status"] == "COMPLETED", "re-delivery"
+        )
         redelivered = conductor_emulator.get_workflow(workflow_id)["tasks"]
         assert [(t["taskId"], t["pollCount"]) for t in redelivered] == [(tasks[0]["taskId"], 2)]  # no retry spent
     assert conductor_emulator.get_workflow(workflow_id)["status"] == "COMPLETED"

@@ -14,25 +14,18 @@ from perago.concurrency import AttemptHandedBack, LockKey
 from perago.conductor.gate import AttemptGate, GateServices
 from perago.lakefs.client import LakeFSConnection
 from perago.lakefs.locks import Held, LakeFSLocks, Lease
+from perago.testing.conductor import ManualClock
 from perago.testing.lakefs import LakeFSEmulator
 from tests.conductor.lock_tasks import guarded
 from tests.conductor.test_pipeline import REPO, settings_for
 
 
-class Now:
-    def __init__(self) -> None:
-        self.value = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.value
-
-
-def gate_for(lakefs: LakeFSEmulator, tmp_path: Path, now: Now) -> AttemptGate:
+def gate_for(lakefs: LakeFSEmulator, tmp_path: Path, now: ManualClock) -> AttemptGate:
     lakefs.create_repository(REPO)
     settings = settings_for(SimpleNamespace(url="http://127.0.0.1:9/api"), lakefs, tmp_path)  # type: ignore[arg-type]
     worker = SimpleNamespace(settings=settings, worker_id="w-1", store=None, api=None)
     services = GateServices(worker)  # type: ignore[arg-type]
-    services.locks.clock = now
+    services.locks.clock = now.now
     task = Task(task_id="t-1", workflow_instance_id="wf", poll_count=1, retry_count=0, response_timeout_seconds=30)
     task.input_data = {"params": {"key": "A", "log": "x"}}
     return AttemptGate(services, guarded, task, threading.Event())
@@ -45,16 +38,16 @@ def keys(*names: str) -> list[tuple[LockKey, str]]:
 def test_renewal_keeps_the_key_and_a_key_taken_after_the_lease_cancels_the_attempt(
     lakefs_emulator: LakeFSEmulator, tmp_path: Path
 ) -> None:
-    now = Now()
+    now = ManualClock(1_000_000.0)
     gate = gate_for(lakefs_emulator, tmp_path, now)
-    other = LakeFSLocks(LakeFSConnection(gate.settings), clock=now)
+    other = LakeFSLocks(LakeFSConnection(gate.settings), clock=now.now)
     gate._lock(keys("A"), REPO)
     try:
-        now.value += 20
+        now.advance(20)
         assert gate.renew() and not gate.cancel.is_set()
-        now.value += 20  # within the renewed lease
+        now.advance(20)  # within the renewed lease
         assert isinstance(other.acquire(REPO, LockKey.of({"test-key": "A"}), "w-2", 30), Held)
-        now.value += 31  # the keeper stalled past the lease: another worker takes the key
+        now.advance(31)  # the keeper stalled past the lease: another worker takes the key
         assert isinstance(other.acquire(REPO, LockKey.of({"test-key": "A"}), "w-2", 30), Lease)
         assert not gate.renew() and gate.cancel.is_set(), "the attempt is told to stop"
         assert [e.phase for e in gate.events] == ["locked", "lock lost"]
@@ -63,9 +56,9 @@ def test_renewal_keeps_the_key_and_a_key_taken_after_the_lease_cancels_the_attem
 
 
 def test_keys_are_taken_all_or_none(lakefs_emulator: LakeFSEmulator, tmp_path: Path) -> None:
-    now = Now()
+    now = ManualClock(1_000_000.0)
     gate = gate_for(lakefs_emulator, tmp_path, now)
-    other = LakeFSLocks(LakeFSConnection(gate.settings), clock=now)
+    other = LakeFSLocks(LakeFSConnection(gate.settings), clock=now.now)
     assert isinstance(other.acquire(REPO, LockKey.of({"test-key": "B"}), "w-2", 30), Lease)
     with pytest.raises(AttemptHandedBack, match=re.escape('concurrency key {"test-key":"B"} is held by w-2')) as info:
         gate._lock(keys("A", "B"), REPO)

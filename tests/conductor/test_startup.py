@@ -28,10 +28,7 @@ from perago.settings import PeragoSettings
 from perago.testing.conductor import ConductorEmulator
 from tests.conductor.free_tasks import double, slow
 from tests.conductor.helpers import http, sigterm_when
-
-
-def settings_for(emu: ConductorEmulator, tmp_path: Path, **extra: Any) -> PeragoSettings:
-    return PeragoSettings(conductor_server_url=emu.url, workspace_root=tmp_path / "ws", **extra)
+from tests.conductor.test_worker import settings_for
 
 
 def warnings_during(fn: Any) -> list[str]:

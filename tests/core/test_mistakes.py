@@ -10,7 +10,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from loguru import logger
 from pydantic import BaseModel
 
 from perago import WorkspaceSpec, task
@@ -38,17 +37,10 @@ def linker(workspace_dir: Path, params: Nothing) -> Done:
     return Done()
 
 
-def test_a_read_only_task_that_writes_gets_a_warning(tmp_path: Path) -> None:
+def test_a_read_only_task_that_writes_gets_a_warning(tmp_path: Path, warnings_logged: list[str]) -> None:
     (tmp_path / "data.csv").write_text("original")
-    warnings: list[str] = []
-    logger.enable("perago")
-    sink = logger.add(lambda m: warnings.append(m.record["message"]), level="WARNING")
-    try:
-        run = TaskEnvironment(scribbler).run({}, directory=tmp_path).assert_completed()
-    finally:
-        logger.remove(sink)
-        logger.disable("perago")
-    (warning,) = warnings
+    run = TaskEnvironment(scribbler).run({}, directory=tmp_path).assert_completed()
+    (warning,) = warnings_logged
     assert warning.startswith("read-only task scribbler changed 2 path(s) in its workspace (data.csv, notes.txt)")
     assert "they are discarded: declare a writable WorkspaceSpec() to publish them" in warning
     assert any(line.startswith("warning: read-only task changed 2 path(s), discarded") for line in run.logs)

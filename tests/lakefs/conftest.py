@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from loguru import logger
 
 from perago.execution import TaskExecutionContext
 from perago.lakefs.store import LakeFSWorkspaceStore
@@ -181,16 +180,3 @@ def tree(root: Path) -> dict[str, bytes]:
             if not path.is_symlink():
                 out[path.relative_to(root).as_posix()] = path.read_bytes()
     return out
-
-
-@pytest.fixture
-def warnings_logged() -> Iterator[list[str]]:
-    """perago's WARNING-and-above log lines while the test runs."""
-    lines: list[str] = []
-    logger.enable("perago")
-    sink = logger.add(lambda m: lines.append(m.record["message"]), level="WARNING")
-    try:
-        yield lines
-    finally:
-        logger.remove(sink)
-        logger.disable("perago")
