@@ -259,9 +259,6 @@ class Executor:
         self.refresh_due(workflow)
         if workflow.terminal:
             workflow.end_time = workflow.update_time
-            self.store.open_workflows.pop(workflow.workflow_id, None)
-        else:
-            self.store.open_workflows[workflow.workflow_id] = workflow
 
     def refresh_due(self, workflow: WorkflowRecord) -> None:
         """Recompute when the sweeper must next evaluate ``workflow`` (after any change to its tasks)."""

@@ -81,7 +81,6 @@ def start_workflow(executor: Executor, request: dict[str, Any]) -> WorkflowRecor
     )
     workflow.update_time = now_ms
     executor.store.workflows[workflow.workflow_id] = workflow
-    executor.store.open_workflows[workflow.workflow_id] = workflow
     logger.debug("emulator: started workflow {} ({})", workflow.workflow_id, workflow.name)
     executor.decide(workflow)
     return workflow

@@ -251,7 +251,6 @@ def remove(engine: Engine, workflow_id: str, archive: bool = True) -> None:
             engine.store.archived[workflow_id] = workflow.to_json()
         _forget_tasks(engine, workflow, workflow.tasks)
         engine.store.workflows.pop(workflow_id, None)
-        engine.store.open_workflows.pop(workflow_id, None)
 
 
 def decide(engine: Engine, workflow_id: str) -> None:
