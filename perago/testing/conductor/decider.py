@@ -190,7 +190,7 @@ class Decider:
                 )
             )
 
-    def update_output(self, workflow: WorkflowRecord, last: TaskRecord | None) -> None:
+    def update_output(self, workflow: WorkflowRecord) -> None:
         """DeciderService.updateWorkflowOutput."""
         if not workflow.tasks:
             return
@@ -202,4 +202,4 @@ class Decider:
         if parameters:
             workflow.output = expressions.task_input(parameters, expressions.document(workflow))
         else:
-            workflow.output = dict((last or workflow.tasks[-1]).output_data)
+            workflow.output = dict(workflow.tasks[-1].output_data)

@@ -110,7 +110,7 @@ def complete_workflow(executor: Executor, workflow: WorkflowRecord) -> None:
         return
     if workflow.terminal:
         raise ApiError(409, f"Workflow is already in terminal state. Current status: {workflow.status}")
-    executor.decider.update_output(workflow, None)
+    executor.decider.update_output(workflow)
     workflow.status = "COMPLETED"
     _record_failures(workflow)
     executor.persist_workflow(workflow)
@@ -148,7 +148,7 @@ def terminate_workflow(
     """WorkflowExecutorOps.terminateWorkflow(workflow, reason, failureWorkflow, version)."""
     if not workflow.terminal:
         workflow.status = "TERMINATED"
-    executor.decider.update_output(workflow, None)
+    executor.decider.update_output(workflow)
     _record_failures(workflow)
     workflow.reason_for_incompletion = reason
     cancel_open_tasks(executor, workflow)

@@ -182,8 +182,6 @@ class WorkflowRecord:
                 return task
         return None
 
-    latest = task_by_ref
-
     def to_json(self, *, include_tasks: bool = True) -> dict[str, Any]:
         """Return the Workflow JSON Conductor sends for ``GET /api/workflow/{id}``."""
         return {
