@@ -155,7 +155,7 @@ class Executor:
     @staticmethod
     def _runs_inline(task: TaskRecord) -> bool:
         """An open synchronous system task (executed in the decide loop)."""
-        return is_system(task.task_type) and not task.terminal and not registry.system_task(task.task_type).is_async
+        return registry.is_sync_system(task.task_type) and not task.terminal
 
     def _dedup_and_add(self, workflow: WorkflowRecord, tasks: list[TaskRecord]) -> list[TaskRecord]:
         present = {f"{t.reference_task_name}_{t.retry_count}" for t in workflow.tasks}

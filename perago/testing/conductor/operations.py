@@ -14,7 +14,7 @@ import uuid
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from perago.testing.conductor import expressions, graph, registry
+from perago.testing.conductor import expressions, graph
 from perago.testing.conductor.errors import ApiError, invalid, not_found
 from perago.testing.conductor.model import TaskRecord, WorkflowRecord
 from perago.testing.conductor.operations_parents import push_parents, reset_for_rerun
@@ -257,8 +257,3 @@ def decide(engine: Engine, workflow_id: str) -> None:
     """``PUT /workflow/decide/{id}``: evaluate now."""
     with engine.lock:
         engine.executor.decide(engine.workflow(workflow_id))
-
-
-def is_sync_system(task_type: str) -> bool:
-    """A system task the decider runs inline (its rerun starts it at once)."""
-    return is_system(task_type) and not registry.system_task(task_type).is_async

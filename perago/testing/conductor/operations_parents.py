@@ -83,7 +83,7 @@ def reset_for_rerun(
 
 
 def _restart(engine: Engine, workflow: WorkflowRecord, task: TaskRecord) -> None:
-    if is_system(task.task_type) and not registry.system_task(task.task_type).is_async:
+    if registry.is_sync_system(task.task_type):
         task.status = "IN_PROGRESS"
         registry.system_task(task.task_type).start(engine.executor, workflow, task)
     elif task.task_type == "FORK" and task.workflow_task.get("type") == "FORK_JOIN_DYNAMIC":
@@ -101,9 +101,7 @@ def _finalize(engine: Engine, workflow: WorkflowRecord, task: TaskRecord) -> Non
     if task.task_type == "SUB_WORKFLOW":
         task.sub_workflow_id = None
         task.output_data.pop("subWorkflowId", None)
-    if task.task_type in ("JOIN", "DO_WHILE") or (
-        is_system(task.task_type) and not registry.system_task(task.task_type).is_async
-    ):
+    if task.task_type in ("JOIN", "DO_WHILE") or registry.is_sync_system(task.task_type):
         task.status = "IN_PROGRESS"
     else:
         task.status = "SCHEDULED"
