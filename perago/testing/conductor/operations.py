@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from perago.testing.conductor import expressions, graph
 from perago.testing.conductor.errors import ApiError, invalid, not_found
-from perago.testing.conductor.model import TaskRecord, WorkflowRecord
+from perago.testing.conductor.model import UNSUCCESSFUL_TASK, TaskRecord, WorkflowRecord
 from perago.testing.conductor.operations_parents import push_parents, reset_for_rerun
 from perago.testing.conductor.systask import is_system
 
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from perago.testing.conductor.engine import Engine
 
 _IN_PLACE = frozenset({"DO_WHILE", "FORK_JOIN", "JOIN", "EXCLUSIVE_JOIN"})
-_UNSUCCESSFUL = frozenset({"FAILED", "FAILED_WITH_TERMINAL_ERROR", "TIMED_OUT", "CANCELED"})
 
 
 def retry(engine: Engine, workflow_id: str, resume_sub_workflows: bool = False) -> None:
@@ -36,7 +35,7 @@ def retry(engine: Engine, workflow_id: str, resume_sub_workflows: bool = False) 
         if not workflow.tasks:
             raise ApiError(409, "Workflow has not started yet")
         if resume_sub_workflows:
-            failed = next((t for t in workflow.tasks if t.status in _UNSUCCESSFUL), None)
+            failed = next((t for t in workflow.tasks if t.status in UNSUCCESSFUL_TASK), None)
             if failed is None:
                 return
             workflow = _deepest_failed_child(engine, failed, workflow)
@@ -48,7 +47,7 @@ def retry(engine: Engine, workflow_id: str, resume_sub_workflows: bool = False) 
 def _deepest_failed_child(engine: Engine, task: TaskRecord, workflow: WorkflowRecord) -> WorkflowRecord:
     if task.task_type == "SUB_WORKFLOW" and task.sub_workflow_id in engine.store.workflows:
         child = engine.store.workflows[str(task.sub_workflow_id)]
-        failed = next((t for t in child.tasks if t.status in _UNSUCCESSFUL), None)
+        failed = next((t for t in child.tasks if t.status in UNSUCCESSFUL_TASK), None)
         return workflow if failed is None else _deepest_failed_child(engine, failed, child)
     return workflow
 
@@ -59,7 +58,7 @@ def retry_workflow(engine: Engine, workflow: WorkflowRecord) -> None:
     for task in workflow.tasks:
         if task.status == "CANCELED" and task.task_type in ("JOIN", "DO_WHILE"):
             task.status = "IN_PROGRESS"
-        elif task.status in _UNSUCCESSFUL:
+        elif task.status in UNSUCCESSFUL_TASK:
             retriable[task.reference_task_name] = task
         else:
             retriable.pop(task.reference_task_name, None)

@@ -11,13 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from perago.testing.conductor import registry
-from perago.testing.conductor.model import TaskRecord, WorkflowRecord
+from perago.testing.conductor.model import UNSUCCESSFUL_TASK, TaskRecord, WorkflowRecord
 from perago.testing.conductor.systask import is_system
 
 if TYPE_CHECKING:
     from perago.testing.conductor.engine import Engine
-
-_UNSUCCESSFUL = frozenset({"FAILED", "FAILED_WITH_TERMINAL_ERROR", "TIMED_OUT", "CANCELED"})
 
 
 def push_parents(engine: Engine, workflow: WorkflowRecord, operation: str) -> None:
@@ -78,7 +76,7 @@ def reset_for_rerun(
     engine.executor.persist(task)
     if direct:
         for other in workflow.tasks:
-            if other.status in _UNSUCCESSFUL and other.reference_task_name != task.reference_task_name:
+            if other.status in UNSUCCESSFUL_TASK and other.reference_task_name != task.reference_task_name:
                 _finalize(engine, workflow, other)
 
 
