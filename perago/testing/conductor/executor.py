@@ -141,7 +141,7 @@ class Executor:
     def _apply(self, workflow: WorkflowRecord, to_schedule: list[TaskRecord], to_update: list[TaskRecord]) -> bool:
         """Schedule, run system tasks, persist; True when another round is needed."""
         self.set_domains(to_schedule, workflow)
-        changed = self.schedule(workflow, self._dedup_and_add(workflow, to_schedule))
+        changed = self.schedule(workflow, self.add_new(workflow, to_schedule))
         for task in to_schedule:
             if self._runs_inline(task) and registry.system_task(task.task_type).execute(self, workflow, task):
                 to_update.append(task)
@@ -157,7 +157,8 @@ class Executor:
         """An open synchronous system task (executed in the decide loop)."""
         return registry.is_sync_system(task.task_type) and not task.terminal
 
-    def _dedup_and_add(self, workflow: WorkflowRecord, tasks: list[TaskRecord]) -> list[TaskRecord]:
+    def add_new(self, workflow: WorkflowRecord, tasks: list[TaskRecord]) -> list[TaskRecord]:
+        """Append to ``workflow`` the tasks whose reference and retry count it does not have yet; return those."""
         present = {f"{t.reference_task_name}_{t.retry_count}" for t in workflow.tasks}
         new = [t for t in tasks if f"{t.reference_task_name}_{t.retry_count}" not in present]
         workflow.tasks.extend(new)

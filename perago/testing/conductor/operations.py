@@ -71,10 +71,7 @@ def retry_workflow(engine: Engine, workflow: WorkflowRecord) -> None:
     workflow.reason_for_incompletion = None
     engine.executor.persist_workflow(workflow)
     again = [_rescheduled(engine, workflow, t) for t in sorted(retriable.values(), key=lambda t: t.seq)]
-    present = {f"{t.reference_task_name}_{t.retry_count}" for t in workflow.tasks}
-    new = [t for t in again if f"{t.reference_task_name}_{t.retry_count}" not in present]
-    workflow.tasks.extend(new)
-    engine.executor.schedule(workflow, new)
+    engine.executor.schedule(workflow, engine.executor.add_new(workflow, again))
 
 
 def _rescheduled(engine: Engine, workflow: WorkflowRecord, task: TaskRecord) -> TaskRecord:
