@@ -128,9 +128,7 @@ class Decider:
         if task.task_type in ("DECISION", "SWITCH") and task.input_data.get("hasChildren") is not None:
             return []
         reference = remove_iteration(task.reference_task_name) if task.loop_over else task.reference_task_name
-        following = graph.next_in_definition(workflow.definition, reference)
-        while following is not None and self._skipped(following, workflow):
-            following = graph.next_in_definition(workflow.definition, str(following.get("taskReferenceName")))
+        following = self._next_not_skipped(workflow, reference)
         if following is None:
             return []
         if following.get("type") == "DO_WHILE" and workflow.task_by_ref(str(following["taskReferenceName"])):
@@ -168,10 +166,15 @@ class Decider:
 
     def _unscheduled_next(self, workflow: WorkflowRecord, task: TaskRecord, statuses: dict[str, str]) -> bool:
         """getNextTasksToBeScheduled names a reference that has no task yet."""
-        following = graph.next_in_definition(workflow.definition, task.reference_task_name)
+        following = self._next_not_skipped(workflow, task.reference_task_name)
+        return following is not None and following.get("taskReferenceName") not in statuses
+
+    def _next_not_skipped(self, workflow: WorkflowRecord, reference: str) -> dict[str, Any] | None:
+        """The workflow task after ``reference`` in the definition, passing over skipped ones."""
+        following = graph.next_in_definition(workflow.definition, reference)
         while following is not None and self._skipped(following, workflow):
             following = graph.next_in_definition(workflow.definition, str(following.get("taskReferenceName")))
-        return following is not None and following.get("taskReferenceName") not in statuses
+        return following
 
     @staticmethod
     def _check_permissive(workflow: WorkflowRecord) -> None:
