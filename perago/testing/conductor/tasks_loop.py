@@ -16,7 +16,7 @@ from typing import Any
 from perago.testing.conductor import expressions, graph, scripts
 from perago.testing.conductor.model import TaskRecord, WorkflowRecord, append_iteration, remove_iteration
 from perago.testing.conductor.scripts import ScriptError
-from perago.testing.conductor.systask import MapContext, Runtime, SystemTask, mapper, system_task
+from perago.testing.conductor.systask import MapContext, Runtime, SystemTask, fail_task, mapper, system_task
 
 
 @mapper("DO_WHILE")
@@ -87,11 +87,9 @@ class DoWhile(SystemTask):
         try:
             again = self._condition(workflow, task)
         except ScriptError as exc:
-            task.status = "FAILED_WITH_TERMINAL_ERROR"
-            task.reason_for_incompletion = (
-                f"Unable to evaluate condition {task.workflow_task.get('loopCondition')}, exception {exc}"
-            )
-            return True
+            condition = task.workflow_task.get("loopCondition")
+            reason = f"Unable to evaluate condition {condition}, exception {exc}"
+            return fail_task(task, reason, "FAILED_WITH_TERMINAL_ERROR")
         if again:
             return self._next_iteration(runtime, workflow, task, task.iteration + 1)
         task.status = "COMPLETED"
@@ -126,8 +124,7 @@ class DoWhile(SystemTask):
                 if old_task.iteration <= task.iteration - keep:
                     runtime.remove_task(workflow, old_task)
         if reasons:
-            task.status = "FAILED"
-            task.reason_for_incompletion = "".join(reasons)
+            fail_task(task, "".join(reasons))
         return bool(reasons)
 
     @staticmethod
