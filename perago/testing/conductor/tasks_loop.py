@@ -32,10 +32,11 @@ def map_do_while(context: MapContext) -> list[TaskRecord]:
 
 
 def _body(loop: TaskRecord, workflow: WorkflowRecord, *, this_iteration: bool) -> list[TaskRecord]:
+    inside = {task.get("taskReferenceName") for task in graph.collect([loop.workflow_task])}  # what graph.has finds
     return [
         t
         for t in workflow.tasks
-        if graph.has(loop.workflow_task, remove_iteration(t.reference_task_name))
+        if remove_iteration(t.reference_task_name) in inside
         and t.reference_task_name != loop.reference_task_name
         and (not this_iteration or t.iteration == loop.iteration)
     ]
