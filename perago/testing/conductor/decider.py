@@ -139,8 +139,9 @@ class Decider:
         self, workflow: WorkflowRecord, workflow_task: dict[str, Any], retry_count: int, retried_id: str | None = None
     ) -> list[TaskRecord]:
         """DeciderService.getTasksToBeScheduled: map a workflow task, minus references already running or done."""
-        task_input = expressions.task_input(workflow_task.get("inputParameters"), expressions.document(workflow))
-        context = MapContext(self.runtime, workflow, workflow_task, task_input, retry_count, retried_id)
+        document = expressions.document(workflow)
+        task_input = expressions.task_input(workflow_task.get("inputParameters"), document)
+        context = MapContext(self.runtime, workflow, workflow_task, task_input, document, retry_count, retried_id)
         present = {t.reference_task_name for t in workflow.tasks if t.status == "IN_PROGRESS" or t.terminal}
         mapped = registry.mapper(str(workflow_task.get("type", "SIMPLE")))(context)
         return [t for t in mapped if t.reference_task_name not in present]
