@@ -113,7 +113,8 @@ class Join(SystemTask):
 
     def execute(self, runtime: Runtime, workflow: WorkflowRecord, task: TaskRecord) -> bool:
         join_on = _join_on(task)
-        forked = {ref: workflow.task_by_ref(ref) for ref in join_on}
+        latest = {t.reference_task_name: t for t in workflow.tasks}  # as task_by_ref: the last with that name
+        forked = {ref: latest.get(ref) for ref in join_on}
         all_terminal = all(t is not None and t.terminal for t in forked.values())
         optional_failures = []
         for ref, branch in forked.items():
