@@ -31,8 +31,7 @@ class Engine:
         self.store = Store()
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
-        self.executor = Executor(clock, self.definitions, self.store, self.changed.notify_all)
-        self.executor.lock = self.lock
+        self.executor = Executor(clock, self.definitions, self.store, self.changed)
 
     def now_ms(self) -> int:
         """Current time in epoch milliseconds."""

@@ -11,7 +11,6 @@ queue.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from perago.testing.conductor import deadlines, lifecycle, registry, tasks_http
@@ -29,16 +28,16 @@ ACTIVE_WORKER_MS = 10_000  # conductor.app.activeWorkerLastPollTimeout
 class Executor:
     """WorkflowExecutorOps over the in-memory store."""
 
-    def __init__(self, clock: Clock, definitions: Definitions, store: Store, notify: Callable[[], None]) -> None:
+    def __init__(self, clock: Clock, definitions: Definitions, store: Store, changed: threading.Condition) -> None:
         self.clock = clock
         self.definitions = definitions
         self.store = store
-        self.notify = notify
+        self.changed = changed  # on the engine's lock: HTTP calls finish on their own thread under it
+        self.notify = changed.notify_all
         self.decider = Decider(self)
         self._depth = 0
         self._queued: dict[str, None] = {}
         self.http_threads: list[threading.Thread] = []
-        self.lock: Any = None  # the engine's lock, for HTTP calls that finish on their own thread
 
     def now_ms(self) -> int:
         """Current time in epoch milliseconds."""
@@ -94,7 +93,7 @@ class Executor:
 
     def _http(self, workflow_id: str, task_id: str, request: dict[str, Any]) -> None:
         outcome = tasks_http.perform(request)
-        with self.lock:
+        with self.changed:
             task, workflow = self.store.tasks.get(task_id), self.store.workflows.get(workflow_id)
             if task is None or workflow is None or task.terminal or workflow.terminal:
                 return
