@@ -128,9 +128,7 @@ class Decider:
         if task.task_type in ("DECISION", "SWITCH") and task.input_data.get("hasChildren") is not None:
             return []
         reference = remove_iteration(task.reference_task_name) if task.loop_over else task.reference_task_name
-        following = graph.next_in_definition(workflow.definition, reference)
-        while following is not None and self._skipped(following, workflow):
-            following = graph.next_in_definition(workflow.definition, str(following.get("taskReferenceName")))
+        following = self._next_not_skipped(workflow, reference)
         if following is None:
             return []
         if following.get("type") == "DO_WHILE" and workflow.task_by_ref(str(following["taskReferenceName"])):
@@ -141,8 +139,9 @@ class Decider:
         self, workflow: WorkflowRecord, workflow_task: dict[str, Any], retry_count: int, retried_id: str | None = None
     ) -> list[TaskRecord]:
         """DeciderService.getTasksToBeScheduled: map a workflow task, minus references already running or done."""
-        task_input = expressions.task_input(workflow_task.get("inputParameters"), expressions.document(workflow))
-        context = MapContext(self.runtime, workflow, workflow_task, task_input, retry_count, retried_id)
+        document = expressions.document(workflow)
+        task_input = expressions.task_input(workflow_task.get("inputParameters"), document)
+        context = MapContext(self.runtime, workflow, workflow_task, task_input, document, retry_count, retried_id)
         present = {t.reference_task_name for t in workflow.tasks if t.status == "IN_PROGRESS" or t.terminal}
         mapped = registry.mapper(str(workflow_task.get("type", "SIMPLE")))(context)
         return [t for t in mapped if t.reference_task_name not in present]
@@ -168,10 +167,15 @@ class Decider:
 
     def _unscheduled_next(self, workflow: WorkflowRecord, task: TaskRecord, statuses: dict[str, str]) -> bool:
         """getNextTasksToBeScheduled names a reference that has no task yet."""
-        following = graph.next_in_definition(workflow.definition, task.reference_task_name)
+        following = self._next_not_skipped(workflow, task.reference_task_name)
+        return following is not None and following.get("taskReferenceName") not in statuses
+
+    def _next_not_skipped(self, workflow: WorkflowRecord, reference: str) -> dict[str, Any] | None:
+        """The workflow task after ``reference`` in the definition, passing over skipped ones."""
+        following = graph.next_in_definition(workflow.definition, reference)
         while following is not None and self._skipped(following, workflow):
             following = graph.next_in_definition(workflow.definition, str(following.get("taskReferenceName")))
-        return following is not None and following.get("taskReferenceName") not in statuses
+        return following
 
     @staticmethod
     def _check_permissive(workflow: WorkflowRecord) -> None:
@@ -190,7 +194,7 @@ class Decider:
                 )
             )
 
-    def update_output(self, workflow: WorkflowRecord, last: TaskRecord | None) -> None:
+    def update_output(self, workflow: WorkflowRecord) -> None:
         """DeciderService.updateWorkflowOutput."""
         if not workflow.tasks:
             return
@@ -202,4 +206,4 @@ class Decider:
         if parameters:
             workflow.output = expressions.task_input(parameters, expressions.document(workflow))
         else:
-            workflow.output = dict((last or workflow.tasks[-1]).output_data)
+            workflow.output = dict(workflow.tasks[-1].output_data)

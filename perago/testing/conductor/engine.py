@@ -31,8 +31,7 @@ class Engine:
         self.store = Store()
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
-        self.executor = Executor(clock, self.definitions, self.store, self.changed.notify_all)
-        self.executor.lock = self.lock
+        self.executor = Executor(clock, self.definitions, self.store, self.changed)
 
     def now_ms(self) -> int:
         """Current time in epoch milliseconds."""
@@ -196,19 +195,21 @@ class Engine:
         """TaskServiceImpl.updateTask(workflowId, taskRefName, status, workerId, output)."""
         with self.lock:
             pending = updates.pending_task(self.executor, workflow_id, reference)
-            if pending is None:
-                return None
-            updated = updates.apply_result(self.executor, updates.result_of(pending, status, output, worker_id))
-            return None if updated is None else updated.task_id
+            return self._update_pending(pending, status, output, worker_id)
 
     def signal(self, workflow_id: str, status: str, output: dict[str, Any]) -> str | None:
         """TaskServiceImpl.signalTask: update the workflow's blocking WAIT (or one in a running child)."""
         with self.lock:
-            pending = updates.blocking_task(self.executor, workflow_id)
-            if pending is None:
-                return None
-            updated = updates.apply_result(self.executor, updates.result_of(pending, status, output, None))
-            return None if updated is None else updated.task_id
+            return self._update_pending(updates.blocking_task(self.executor, workflow_id), status, output, None)
+
+    def _update_pending(
+        self, pending: TaskRecord | None, status: str, output: dict[str, Any], worker_id: str | None
+    ) -> str | None:
+        """Apply ``new TaskResult(pending)`` with ``status`` and extra ``output``; the task id, or None."""
+        if pending is None:
+            return None
+        updated = updates.apply_result(self.executor, updates.result_of(pending, status, output, worker_id))
+        return None if updated is None else updated.task_id
 
     # -- logs, queues ------------------------------------------------------------------------------
 

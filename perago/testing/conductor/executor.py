@@ -11,7 +11,6 @@ queue.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from perago.testing.conductor import deadlines, lifecycle, registry, tasks_http
@@ -29,16 +28,16 @@ ACTIVE_WORKER_MS = 10_000  # conductor.app.activeWorkerLastPollTimeout
 class Executor:
     """WorkflowExecutorOps over the in-memory store."""
 
-    def __init__(self, clock: Clock, definitions: Definitions, store: Store, notify: Callable[[], None]) -> None:
+    def __init__(self, clock: Clock, definitions: Definitions, store: Store, changed: threading.Condition) -> None:
         self.clock = clock
         self.definitions = definitions
         self.store = store
-        self.notify = notify
+        self.changed = changed  # on the engine's lock: HTTP calls finish on their own thread under it
+        self.notify = changed.notify_all
         self.decider = Decider(self)
         self._depth = 0
         self._queued: dict[str, None] = {}
         self.http_threads: list[threading.Thread] = []
-        self.lock: Any = None  # the engine's lock, for HTTP calls that finish on their own thread
 
     def now_ms(self) -> int:
         """Current time in epoch milliseconds."""
@@ -94,7 +93,7 @@ class Executor:
 
     def _http(self, workflow_id: str, task_id: str, request: dict[str, Any]) -> None:
         outcome = tasks_http.perform(request)
-        with self.lock:
+        with self.changed:
             task, workflow = self.store.tasks.get(task_id), self.store.workflows.get(workflow_id)
             if task is None or workflow is None or task.terminal or workflow.terminal:
                 return
@@ -141,7 +140,7 @@ class Executor:
     def _apply(self, workflow: WorkflowRecord, to_schedule: list[TaskRecord], to_update: list[TaskRecord]) -> bool:
         """Schedule, run system tasks, persist; True when another round is needed."""
         self.set_domains(to_schedule, workflow)
-        changed = self.schedule(workflow, self._dedup_and_add(workflow, to_schedule))
+        changed = self.schedule(workflow, self.add_new(workflow, to_schedule))
         for task in to_schedule:
             if self._runs_inline(task) and registry.system_task(task.task_type).execute(self, workflow, task):
                 to_update.append(task)
@@ -155,9 +154,10 @@ class Executor:
     @staticmethod
     def _runs_inline(task: TaskRecord) -> bool:
         """An open synchronous system task (executed in the decide loop)."""
-        return is_system(task.task_type) and not task.terminal and not registry.system_task(task.task_type).is_async
+        return registry.is_sync_system(task.task_type) and not task.terminal
 
-    def _dedup_and_add(self, workflow: WorkflowRecord, tasks: list[TaskRecord]) -> list[TaskRecord]:
+    def add_new(self, workflow: WorkflowRecord, tasks: list[TaskRecord]) -> list[TaskRecord]:
+        """Append to ``workflow`` the tasks whose reference and retry count it does not have yet; return those."""
         present = {f"{t.reference_task_name}_{t.retry_count}" for t in workflow.tasks}
         new = [t for t in tasks if f"{t.reference_task_name}_{t.retry_count}" not in present]
         workflow.tasks.extend(new)
@@ -259,9 +259,6 @@ class Executor:
         self.refresh_due(workflow)
         if workflow.terminal:
             workflow.end_time = workflow.update_time
-            self.store.open_workflows.pop(workflow.workflow_id, None)
-        else:
-            self.store.open_workflows[workflow.workflow_id] = workflow
 
     def refresh_due(self, workflow: WorkflowRecord) -> None:
         """Recompute when the sweeper must next evaluate ``workflow`` (after any change to its tasks)."""

@@ -104,8 +104,3 @@ def next_in_definition(definition: dict[str, Any], reference: str) -> WorkflowTa
         if has(task, reference):
             return tasks[index + 1] if index + 1 < len(tasks) else None
     return None
-
-
-def contains_type(definition: dict[str, Any], task_type: str) -> bool:
-    """WorkflowDef.containsType."""
-    return any(task.get("type") == task_type for task in collect(definition.get("tasks") or []))

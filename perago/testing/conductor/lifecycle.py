@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from perago.testing.conductor import registry, tasks_workflow
+from perago.testing.conductor import graph, registry, tasks_workflow
+from perago.testing.conductor.definitions import normalize_workflow_def
 from perago.testing.conductor.errors import ApiError, invalid
 from perago.testing.conductor.model import WorkflowRecord
 from perago.testing.conductor.systask import TerminateWorkflow, is_system
@@ -30,8 +31,6 @@ if TYPE_CHECKING:
 
 def resolve_definition(executor: Executor, request: dict[str, Any]) -> dict[str, Any]:
     """The definition a start runs: inline ``workflowDef`` or the registered one (404 when missing)."""
-    from perago.testing.conductor.definitions import normalize_workflow_def
-
     name = request.get("name")
     inline = request.get("workflowDef")
     if inline:
@@ -44,19 +43,14 @@ def resolve_definition(executor: Executor, request: dict[str, Any]) -> dict[str,
             raise ApiError(404, f"No such workflow defined. name={name}, version={request.get('version')}")
         definition = registered
     definition = executor.definitions.populate(definition)
-    refused = sorted({str(t.get("type")) for t in _all_tasks(definition) if t.get("type") in registry.UNSUPPORTED})
+    tasks = graph.collect(definition.get("tasks") or [])
+    refused = sorted({str(t.get("type")) for t in tasks if t.get("type") in registry.UNSUPPORTED})
     if refused:
         raise invalid(
             f"Workflow {definition['name']}: task types {refused} are not supported by the perago Conductor "
             "emulator (see docs/conductor-emulator.md)"
         )
     return definition
-
-
-def _all_tasks(definition: dict[str, Any]) -> list[dict[str, Any]]:
-    from perago.testing.conductor import graph
-
-    return graph.collect(definition.get("tasks") or [])
 
 
 def start_workflow(executor: Executor, request: dict[str, Any]) -> WorkflowRecord:
@@ -81,7 +75,6 @@ def start_workflow(executor: Executor, request: dict[str, Any]) -> WorkflowRecor
     )
     workflow.update_time = now_ms
     executor.store.workflows[workflow.workflow_id] = workflow
-    executor.store.open_workflows[workflow.workflow_id] = workflow
     logger.debug("emulator: started workflow {} ({})", workflow.workflow_id, workflow.name)
     executor.decide(workflow)
     return workflow
@@ -111,7 +104,7 @@ def complete_workflow(executor: Executor, workflow: WorkflowRecord) -> None:
         return
     if workflow.terminal:
         raise ApiError(409, f"Workflow is already in terminal state. Current status: {workflow.status}")
-    executor.decider.update_output(workflow, None)
+    executor.decider.update_output(workflow)
     workflow.status = "COMPLETED"
     _record_failures(workflow)
     executor.persist_workflow(workflow)
@@ -149,7 +142,7 @@ def terminate_workflow(
     """WorkflowExecutorOps.terminateWorkflow(workflow, reason, failureWorkflow, version)."""
     if not workflow.terminal:
         workflow.status = "TERMINATED"
-    executor.decider.update_output(workflow, None)
+    executor.decider.update_output(workflow)
     _record_failures(workflow)
     workflow.reason_for_incompletion = reason
     cancel_open_tasks(executor, workflow)

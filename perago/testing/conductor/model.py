@@ -13,6 +13,7 @@ TERMINAL_TASK = frozenset(
     {"CANCELED", "FAILED", "FAILED_WITH_TERMINAL_ERROR", "COMPLETED", "COMPLETED_WITH_ERRORS", "TIMED_OUT", "SKIPPED"}
 )
 SUCCESSFUL_TASK = frozenset({"COMPLETED", "COMPLETED_WITH_ERRORS", "SKIPPED", "IN_PROGRESS", "SCHEDULED"})
+UNSUCCESSFUL_TASK = TERMINAL_TASK - SUCCESSFUL_TASK  # FAILED, FAILED_WITH_TERMINAL_ERROR, TIMED_OUT, CANCELED
 RETRIABLE_TASK = frozenset({"FAILED", "TIMED_OUT", "COMPLETED", "COMPLETED_WITH_ERRORS", "IN_PROGRESS", "SCHEDULED"})
 TERMINAL_WORKFLOW = frozenset({"COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED"})
 LOOP_DELIMITER = "__"
@@ -181,8 +182,6 @@ class WorkflowRecord:
             if task.reference_task_name == reference:
                 return task
         return None
-
-    latest = task_by_ref
 
     def to_json(self, *, include_tasks: bool = True) -> dict[str, Any]:
         """Return the Workflow JSON Conductor sends for ``GET /api/workflow/{id}``."""

@@ -14,9 +14,9 @@ import uuid
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from perago.testing.conductor import expressions, graph, registry
+from perago.testing.conductor import expressions, graph
 from perago.testing.conductor.errors import ApiError, invalid, not_found
-from perago.testing.conductor.model import TaskRecord, WorkflowRecord
+from perago.testing.conductor.model import UNSUCCESSFUL_TASK, TaskRecord, WorkflowRecord
 from perago.testing.conductor.operations_parents import push_parents, reset_for_rerun
 from perago.testing.conductor.systask import is_system
 
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from perago.testing.conductor.engine import Engine
 
 _IN_PLACE = frozenset({"DO_WHILE", "FORK_JOIN", "JOIN", "EXCLUSIVE_JOIN"})
-_UNSUCCESSFUL = frozenset({"FAILED", "FAILED_WITH_TERMINAL_ERROR", "TIMED_OUT", "CANCELED"})
 
 
 def retry(engine: Engine, workflow_id: str, resume_sub_workflows: bool = False) -> None:
@@ -36,7 +35,7 @@ def retry(engine: Engine, workflow_id: str, resume_sub_workflows: bool = False) 
         if not workflow.tasks:
             raise ApiError(409, "Workflow has not started yet")
         if resume_sub_workflows:
-            failed = next((t for t in workflow.tasks if t.status in _UNSUCCESSFUL), None)
+            failed = next((t for t in workflow.tasks if t.status in UNSUCCESSFUL_TASK), None)
             if failed is None:
                 return
             workflow = _deepest_failed_child(engine, failed, workflow)
@@ -48,7 +47,7 @@ def retry(engine: Engine, workflow_id: str, resume_sub_workflows: bool = False) 
 def _deepest_failed_child(engine: Engine, task: TaskRecord, workflow: WorkflowRecord) -> WorkflowRecord:
     if task.task_type == "SUB_WORKFLOW" and task.sub_workflow_id in engine.store.workflows:
         child = engine.store.workflows[str(task.sub_workflow_id)]
-        failed = next((t for t in child.tasks if t.status in _UNSUCCESSFUL), None)
+        failed = next((t for t in child.tasks if t.status in UNSUCCESSFUL_TASK), None)
         return workflow if failed is None else _deepest_failed_child(engine, failed, child)
     return workflow
 
@@ -59,7 +58,7 @@ def retry_workflow(engine: Engine, workflow: WorkflowRecord) -> None:
     for task in workflow.tasks:
         if task.status == "CANCELED" and task.task_type in ("JOIN", "DO_WHILE"):
             task.status = "IN_PROGRESS"
-        elif task.status in _UNSUCCESSFUL:
+        elif task.status in UNSUCCESSFUL_TASK:
             retriable[task.reference_task_name] = task
         else:
             retriable.pop(task.reference_task_name, None)
@@ -72,10 +71,7 @@ def retry_workflow(engine: Engine, workflow: WorkflowRecord) -> None:
     workflow.reason_for_incompletion = None
     engine.executor.persist_workflow(workflow)
     again = [_rescheduled(engine, workflow, t) for t in sorted(retriable.values(), key=lambda t: t.seq)]
-    present = {f"{t.reference_task_name}_{t.retry_count}" for t in workflow.tasks}
-    new = [t for t in again if f"{t.reference_task_name}_{t.retry_count}" not in present]
-    workflow.tasks.extend(new)
-    engine.executor.schedule(workflow, new)
+    engine.executor.schedule(workflow, engine.executor.add_new(workflow, again))
 
 
 def _rescheduled(engine: Engine, workflow: WorkflowRecord, task: TaskRecord) -> TaskRecord:
@@ -251,15 +247,9 @@ def remove(engine: Engine, workflow_id: str, archive: bool = True) -> None:
             engine.store.archived[workflow_id] = workflow.to_json()
         _forget_tasks(engine, workflow, workflow.tasks)
         engine.store.workflows.pop(workflow_id, None)
-        engine.store.open_workflows.pop(workflow_id, None)
 
 
 def decide(engine: Engine, workflow_id: str) -> None:
     """``PUT /workflow/decide/{id}``: evaluate now."""
     with engine.lock:
         engine.executor.decide(engine.workflow(workflow_id))
-
-
-def is_sync_system(task_type: str) -> bool:
-    """A system task the decider runs inline (its rerun starts it at once)."""
-    return is_system(task_type) and not registry.system_task(task_type).is_async

@@ -11,13 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from perago.testing.conductor import registry
-from perago.testing.conductor.model import TaskRecord, WorkflowRecord
+from perago.testing.conductor.model import UNSUCCESSFUL_TASK, TaskRecord, WorkflowRecord
 from perago.testing.conductor.systask import is_system
 
 if TYPE_CHECKING:
     from perago.testing.conductor.engine import Engine
-
-_UNSUCCESSFUL = frozenset({"FAILED", "FAILED_WITH_TERMINAL_ERROR", "TIMED_OUT", "CANCELED"})
 
 
 def push_parents(engine: Engine, workflow: WorkflowRecord, operation: str) -> None:
@@ -78,12 +76,12 @@ def reset_for_rerun(
     engine.executor.persist(task)
     if direct:
         for other in workflow.tasks:
-            if other.status in _UNSUCCESSFUL and other.reference_task_name != task.reference_task_name:
+            if other.status in UNSUCCESSFUL_TASK and other.reference_task_name != task.reference_task_name:
                 _finalize(engine, workflow, other)
 
 
 def _restart(engine: Engine, workflow: WorkflowRecord, task: TaskRecord) -> None:
-    if is_system(task.task_type) and not registry.system_task(task.task_type).is_async:
+    if registry.is_sync_system(task.task_type):
         task.status = "IN_PROGRESS"
         registry.system_task(task.task_type).start(engine.executor, workflow, task)
     elif task.task_type == "FORK" and task.workflow_task.get("type") == "FORK_JOIN_DYNAMIC":
@@ -101,9 +99,7 @@ def _finalize(engine: Engine, workflow: WorkflowRecord, task: TaskRecord) -> Non
     if task.task_type == "SUB_WORKFLOW":
         task.sub_workflow_id = None
         task.output_data.pop("subWorkflowId", None)
-    if task.task_type in ("JOIN", "DO_WHILE") or (
-        is_system(task.task_type) and not registry.system_task(task.task_type).is_async
-    ):
+    if task.task_type in ("JOIN", "DO_WHILE") or registry.is_sync_system(task.task_type):
         task.status = "IN_PROGRESS"
     else:
         task.status = "SCHEDULED"

@@ -17,7 +17,7 @@ from perago.testing.conductor import (  # noqa: F401 - imported for their regist
     tasks_worker,
     tasks_workflow,
 )
-from perago.testing.conductor.systask import MAPPERS, SYSTEM_TASKS, Mapper, SystemTask
+from perago.testing.conductor.systask import MAPPERS, SYSTEM_TASKS, Mapper, SystemTask, is_system
 
 UNSUPPORTED = frozenset(
     {
@@ -48,3 +48,8 @@ def mapper(task_type: str) -> Mapper:
 def system_task(task_type: str) -> SystemTask:
     """The system task implementation of a task instance type."""
     return SYSTEM_TASKS[task_type]
+
+
+def is_sync_system(task_type: str) -> bool:
+    """A synchronous system task: the decider runs it inline (a rerun starts it at once)."""
+    return is_system(task_type) and not system_task(task_type).is_async

@@ -18,7 +18,6 @@ class Store:
     """Everything the emulator knows about running and finished executions."""
 
     workflows: dict[str, WorkflowRecord] = field(default_factory=dict)
-    open_workflows: dict[str, WorkflowRecord] = field(default_factory=dict)  # RUNNING ones, for the sweeper
     tasks: dict[str, TaskRecord] = field(default_factory=dict)
     queues: dict[QueueKey, dict[str, None]] = field(default_factory=dict)
     in_progress: dict[str, set[str]] = field(default_factory=dict)
@@ -62,10 +61,6 @@ class Store:
             del queue[task_id]
         return found
 
-    def has_ready(self, task_type: str, domain: str | None, now: float) -> bool:
-        """True when a poll of this queue would return a task now."""
-        return bool(self.ready(task_type, domain, 1, now))
-
     def queue_size(self, task_type: str, domain: str | None = None) -> int:
         """Queued (SCHEDULED, due or delayed) tasks in the ``(task_type, domain)`` queue."""
         queue = self.queues.get((task_type, domain)) or {}
@@ -84,7 +79,3 @@ class Store:
     def running(self, task_def_name: str) -> int:
         """Number of IN_PROGRESS tasks of a task definition."""
         return len(self.in_progress.get(task_def_name, ()))
-
-    def all_in_progress(self) -> list[TaskRecord]:
-        """Every IN_PROGRESS task."""
-        return [self.tasks[task_id] for ids in self.in_progress.values() for task_id in ids]

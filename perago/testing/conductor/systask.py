@@ -80,6 +80,7 @@ class MapContext:
     workflow: WorkflowRecord
     workflow_task: dict[str, Any]
     task_input: dict[str, Any]
+    document: dict[str, Any]  # what ``task_input`` was resolved against (expressions.document of the workflow)
     retry_count: int = 0
     retried_task_id: str | None = None
     task_id: str = field(default_factory=lambda: str(uuid.uuid4()))
@@ -111,7 +112,7 @@ class MapContext:
         """getTaskInputV2 of the workflow task's inputParameters (with its TaskDef's inputTemplate)."""
         source = self.workflow_task.get("inputParameters") if parameters is None else parameters
         task_def = self.task_def if template else None
-        return expressions.task_input(source, expressions.document(self.workflow), task_def, self.task_id)
+        return expressions.task_input(source, self.document, task_def, self.task_id)
 
     def start_now(self, task: TaskRecord) -> TaskRecord:
         """Set startTime, as the system task mappers do."""

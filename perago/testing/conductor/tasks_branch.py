@@ -17,7 +17,15 @@ from perago.testing.conductor import scripts
 from perago.testing.conductor.expressions import java_str
 from perago.testing.conductor.model import TaskRecord, WorkflowRecord
 from perago.testing.conductor.scripts import ScriptError
-from perago.testing.conductor.systask import MapContext, Runtime, SystemTask, TerminateWorkflow, mapper, system_task
+from perago.testing.conductor.systask import (
+    MapContext,
+    Runtime,
+    SystemTask,
+    TerminateWorkflow,
+    fail_task,
+    mapper,
+    system_task,
+)
 
 
 def _with_case(context: MapContext, task: TaskRecord, cases: list[dict[str, Any]] | None) -> list[TaskRecord]:
@@ -43,8 +51,7 @@ def map_switch(context: MapContext) -> list[TaskRecord]:
     try:
         result = java_str(scripts.evaluate(evaluator, str(workflow_task.get("expression")), context.task_input))
     except ScriptError as exc:
-        task.status = "FAILED"
-        task.reason_for_incompletion = str(exc)
+        fail_task(task, str(exc))
         return [task]
     task.input_data["case"] = result
     task.output_data = {"evaluationResult": [result], "selectedCase": result}

@@ -75,9 +75,9 @@ def map_dynamic_fork(context: MapContext) -> list[TaskRecord]:
     join = _join_after(
         context, "Dynamic join definition is not followed by a join task.  Check the workflow definition."
     )
-    join_task = MapContext(context.runtime, workflow, join, {}, task_id=str(uuid.uuid4())).create_task(
-        "JOIN", "IN_PROGRESS"
-    )
+    join_task = MapContext(
+        context.runtime, workflow, join, {}, context.document, task_id=str(uuid.uuid4())
+    ).create_task("JOIN", "IN_PROGRESS")
     join_task.task_def_name, join_task.start_time = "JOIN", context.runtime.now_ms()
     join_task.input_data = {**(join.get("inputParameters") or {}), "joinOn": join_on}
     return [*scheduled, join_task]
@@ -113,7 +113,8 @@ class Join(SystemTask):
 
     def execute(self, runtime: Runtime, workflow: WorkflowRecord, task: TaskRecord) -> bool:
         join_on = _join_on(task)
-        forked = {ref: workflow.task_by_ref(ref) for ref in join_on}
+        latest = {t.reference_task_name: t for t in workflow.tasks}  # as task_by_ref: the last with that name
+        forked = {ref: latest.get(ref) for ref in join_on}
         all_terminal = all(t is not None and t.terminal for t in forked.values())
         optional_failures = []
         for ref, branch in forked.items():

@@ -16,7 +16,7 @@ from typing import Any
 from perago.testing.conductor import expressions, graph, scripts
 from perago.testing.conductor.model import TaskRecord, WorkflowRecord, append_iteration, remove_iteration
 from perago.testing.conductor.scripts import ScriptError
-from perago.testing.conductor.systask import MapContext, Runtime, SystemTask, mapper, system_task
+from perago.testing.conductor.systask import MapContext, Runtime, SystemTask, fail_task, mapper, system_task
 
 
 @mapper("DO_WHILE")
@@ -32,10 +32,11 @@ def map_do_while(context: MapContext) -> list[TaskRecord]:
 
 
 def _body(loop: TaskRecord, workflow: WorkflowRecord, *, this_iteration: bool) -> list[TaskRecord]:
+    inside = {task.get("taskReferenceName") for task in graph.collect([loop.workflow_task])}  # what graph.has finds
     return [
         t
         for t in workflow.tasks
-        if graph.has(loop.workflow_task, remove_iteration(t.reference_task_name))
+        if remove_iteration(t.reference_task_name) in inside
         and t.reference_task_name != loop.reference_task_name
         and (not this_iteration or t.iteration == loop.iteration)
     ]
@@ -87,11 +88,9 @@ class DoWhile(SystemTask):
         try:
             again = self._condition(workflow, task)
         except ScriptError as exc:
-            task.status = "FAILED_WITH_TERMINAL_ERROR"
-            task.reason_for_incompletion = (
-                f"Unable to evaluate condition {task.workflow_task.get('loopCondition')}, exception {exc}"
-            )
-            return True
+            condition = task.workflow_task.get("loopCondition")
+            reason = f"Unable to evaluate condition {condition}, exception {exc}"
+            return fail_task(task, reason, "FAILED_WITH_TERMINAL_ERROR")
         if again:
             return self._next_iteration(runtime, workflow, task, task.iteration + 1)
         task.status = "COMPLETED"
@@ -126,8 +125,7 @@ class DoWhile(SystemTask):
                 if old_task.iteration <= task.iteration - keep:
                     runtime.remove_task(workflow, old_task)
         if reasons:
-            task.status = "FAILED"
-            task.reason_for_incompletion = "".join(reasons)
+            fail_task(task, "".join(reasons))
         return bool(reasons)
 
     @staticmethod

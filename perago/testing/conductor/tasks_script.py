@@ -138,12 +138,11 @@ class SetVariable(SystemTask):
         merged = {**workflow.variables, **task.input_data}
         size = len(json.dumps(merged, default=str).encode())
         if size > MAX_VARIABLES_BYTES:
-            task.reason_for_incompletion = (
+            reason = (
                 f"The variables payload size: {size} of workflow: {workflow.workflow_id} is greater than the "
                 f"permissible limit: {MAX_VARIABLES_BYTES // 1024} kilobytes"
             )
-            task.status = "FAILED_WITH_TERMINAL_ERROR"
-            return True
+            return fail_task(task, reason, "FAILED_WITH_TERMINAL_ERROR")
         workflow.variables.update(task.input_data)
         task.status = "COMPLETED"
         return True
@@ -156,8 +155,7 @@ class Terminate(SystemTask):
 
     def execute(self, runtime: Runtime, workflow: WorkflowRecord, task: TaskRecord) -> bool:
         if task.input_data.get("terminationStatus") not in ("COMPLETED", "FAILED", "TERMINATED"):
-            task.reason_for_incompletion = "given termination status is not valid"
-            task.status = "FAILED"
+            fail_task(task, "given termination status is not valid")
             return False
         output = task.input_data.get("workflowOutput")
         if output is not None:

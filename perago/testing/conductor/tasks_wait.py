@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from perago.testing.conductor.model import TaskRecord, WorkflowRecord
-from perago.testing.conductor.systask import MapContext, Runtime, SystemTask, mapper, system_task
+from perago.testing.conductor.systask import MapContext, Runtime, SystemTask, fail_task, mapper, system_task
 from perago.testing.conductor.validation import parse_duration_s
 
 FOREVER_S = 2**31 - 1  # Integer.MAX_VALUE: "until signalled"
@@ -41,27 +41,24 @@ def map_wait(context: MapContext) -> list[TaskRecord]:
     until = str(task.input_data.get("until") or "")
     now_ms = context.runtime.now_ms()
     if duration.strip() and until.strip():
-        _terminal_error(task, "Both 'duration' and 'until' specified. Please provide only one input")
+        fail_task(
+            task, "Both 'duration' and 'until' specified. Please provide only one input", "FAILED_WITH_TERMINAL_ERROR"
+        )
     elif duration.strip():
         seconds = parse_duration_s(duration)
         if seconds is None:
-            _terminal_error(task, f"Not valid duration: {duration}")
+            fail_task(task, f"Not valid duration: {duration}", "FAILED_WITH_TERMINAL_ERROR")
         else:
             task.wait_timeout, task.callback_after_seconds = now_ms + seconds * 1000, seconds
     elif until.strip():
         moment = parse_until_ms(until)
         if moment is None:
-            _terminal_error(task, f"Invalid/Unsupported Wait Until format.  Provided: {until}")
+            fail_task(task, f"Invalid/Unsupported Wait Until format.  Provided: {until}", "FAILED_WITH_TERMINAL_ERROR")
         else:
             task.wait_timeout, task.callback_after_seconds = moment, max((moment - now_ms) // 1000, 0)
     else:
         task.callback_after_seconds = FOREVER_S
     return [task]
-
-
-def _terminal_error(task: TaskRecord, reason: str) -> None:
-    task.status = "FAILED_WITH_TERMINAL_ERROR"
-    task.reason_for_incompletion = reason
 
 
 class Wait(SystemTask):
