@@ -42,6 +42,16 @@ def is_retryable(status: int | None) -> bool:
     return status is None or status == 429 or status >= 500
 
 
+def check_status(status: int, data: bytes, what: str) -> None:
+    """A LakeFSError for a raw request that did not succeed."""
+    if status not in (200, 201):
+        raise LakeFSError(
+            f"lakeFS could not {what}: HTTP {status} {data[:200].decode(errors='replace')}",
+            retryable=is_retryable(status),
+            status=status,
+        )
+
+
 def server_message(exc: ApiException) -> str:
     """The ``message`` of lakeFS's JSON error answer, else its raw body or reason."""
     body = exc.body.decode(errors="replace") if isinstance(exc.body, bytes) else exc.body

@@ -37,7 +37,7 @@ from loguru import logger
 
 from perago.cache import CacheKey, ContentCache
 from perago.errors import LakeFSError, UnsafePathError
-from perago.lakefs.client import LakeFSConnection
+from perago.lakefs.client import LakeFSConnection, is_retryable
 from perago.lakefs.keys import KeyCheck
 from perago.lakefs.listing import PAGE, RemoteObject, list_objects, presign_or_fall_back, select_objects
 from perago.lakefs.paths import SYMLINK_METADATA_KEY, symlink_target_is_inside
@@ -92,7 +92,7 @@ def _stream_to(conn: LakeFSConnection, url: str, api: bool, tmp: Path) -> tuple[
             raise LakeFSError(
                 f"GET returned HTTP {response.status}",
                 # a presigned URL's 403 is the object store saying it expired: not final (see Downloader._get)
-                retryable=response.status >= 500 or response.status == 429 or (response.status == 403 and not api),
+                retryable=is_retryable(response.status) or (response.status == 403 and not api),
                 status=response.status,
             )
         digest, size = hashlib.sha256(), 0

@@ -39,7 +39,7 @@ from lakefs_sdk import BranchCreation, PathList
 
 from perago.concurrency import LockKey
 from perago.errors import LakeFSError
-from perago.lakefs.client import LakeFSConnection
+from perago.lakefs.client import LakeFSConnection, check_status
 
 LOCK_BRANCH = "perago-locks"
 LOCK_ROOT = "perago-locks/"
@@ -173,13 +173,7 @@ class LakeFSLocks:
 
         def put() -> None:
             response = self.conn.request("POST", url, api=True, body=body, headers=headers)
-            if response.status not in (200, 201):
-                text = response.data[:200].decode(errors="replace")
-                raise LakeFSError(
-                    f"lakeFS could not create lock generation {generation.number}: HTTP {response.status} {text}",
-                    retryable=response.status >= 500 or response.status == 429,
-                    status=response.status,
-                )
+            check_status(response.status, response.data, f"create lock generation {generation.number}")
 
         try:
             self.conn.retry.run(f"create lock generation {generation.number} of {key.digest[:12]}", put)

@@ -19,7 +19,7 @@ from typing import IO, Any
 from lakefs_sdk import AbortPresignMultipartUpload, CompletePresignMultipartUpload, UploadPart, UploadPartFrom
 
 from perago.errors import LakeFSError, WorkspaceError
-from perago.lakefs.client import LakeFSConnection
+from perago.lakefs.client import LakeFSConnection, is_retryable
 from perago.snapshot import Entry
 
 MAX_PARTS = 10000
@@ -83,7 +83,7 @@ class _Upload:
             if response.status != 200:
                 raise LakeFSError(
                     f"the object store refused part {number} of {self.rel}: HTTP {response.status} {data[:200]!r}",
-                    retryable=response.status in (403, 429) or response.status >= 500,
+                    retryable=response.status == 403 or is_retryable(response.status),
                     status=response.status,
                 )
             return str(response.headers.get("ETag", "")).strip('"')
