@@ -17,8 +17,9 @@ import random
 import re
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 import urllib3
@@ -173,6 +174,16 @@ class LakeFSConnection:
     def call(self, what: str, fn: Callable[[], T]) -> T:
         """Run a generated-client call with the retry policy."""
         return self.retry.run(what, fn)
+
+    def paged(self, what: str, list_page: Callable[..., Any], /, *args: Any, **query: Any) -> Iterator[Any]:
+        """The results of a paginated generated-client listing, 1,000 a page, each page read with the retry policy."""
+        after = ""
+        while True:
+            page = self.call(what, partial(list_page, *args, after=after or None, amount=1000, **query))
+            yield from page.results
+            if not page.pagination.has_more:
+                return
+            after = page.pagination.next_offset
 
     def request(self, method: str, url: str, *, api: bool, **kwargs: Any) -> urllib3.BaseHTTPResponse:
         """A raw request (streamed); adds credentials only for API URLs, never for presigned ones.

@@ -33,7 +33,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from functools import partial
 
 from lakefs_sdk import BranchCreation, PathList
 
@@ -133,25 +132,11 @@ class LakeFSLocks:
 
     def _listed(self, repository: str, prefix: str) -> Iterator[tuple[Generation, float]]:
         """Every generation under ``prefix`` with its object's mtime (lakeFS's clock), in path order."""
-        after = ""
-        while True:
-            call = partial(
-                self.conn.sdk.objects_api.list_objects,
-                repository,
-                LOCK_BRANCH,
-                prefix=prefix,
-                after=after or None,
-                amount=PAGE,
-                user_metadata=True,
-            )
-            page = self.conn.call(f"list the locks under {prefix} in {repository}", call)
-            for stats in page.results:
-                generation = _generation(stats.path, dict(stats.metadata or {}))
-                if generation is not None:
-                    yield replace(generation, digest=stats.path.split("/")[1]), float(stats.mtime)
-            if not page.pagination.has_more:
-                return
-            after = page.pagination.next_offset
+        what, listing = f"list the locks under {prefix} in {repository}", self.conn.sdk.objects_api.list_objects
+        for stats in self.conn.paged(what, listing, repository, LOCK_BRANCH, prefix=prefix, user_metadata=True):
+            generation = _generation(stats.path, dict(stats.metadata or {}))
+            if generation is not None:
+                yield replace(generation, digest=stats.path.split("/")[1]), float(stats.mtime)
 
     def generations(self, repository: str, key: LockKey) -> list[Generation]:
         """The key's generations, oldest first."""

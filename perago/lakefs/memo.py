@@ -104,19 +104,10 @@ class LakeFSMemo:
 
     def memo_branches(self, repository: str) -> list[tuple[str, str]]:
         """Every memo branch of ``repository`` with its head commit, hidden ones included."""
-        found: list[tuple[str, str]] = []
-        after = ""
-        while True:
-            page = self.conn.call(
-                f"list memo branches of {repository}",
-                lambda after=after: self.conn.sdk.branches_api.list_branches(  # type: ignore[misc]
-                    repository, prefix=MEMO_PREFIX, after=after, amount=1000, show_hidden=True
-                ),
-            )
-            found.extend((ref.id, ref.commit_id) for ref in page.results)
-            if not page.pagination.has_more:
-                return found
-            after = page.pagination.next_offset
+        listing = self.conn.sdk.branches_api.list_branches
+        what = f"list memo branches of {repository}"
+        refs = self.conn.paged(what, listing, repository, prefix=MEMO_PREFIX, show_hidden=True)
+        return [(ref.id, ref.commit_id) for ref in refs]
 
     def expire(
         self,
