@@ -27,6 +27,7 @@ from lakefs_sdk import BranchCreation, CommitCreation
 
 from perago.errors import LakeFSError
 from perago.lakefs.client import LakeFSConnection
+from perago.lakefs.download import resolve_commit
 from perago.lakefs.naming import staging_branch_name
 from perago.lakefs.stage import delete_branch_quietly
 from perago.memo import MemoRecord
@@ -55,11 +56,7 @@ class LakeFSMemo:
         """
         if workspace.ref_type == "commit" and _FULL_COMMIT.match(workspace.ref):
             return workspace.ref
-        commit = self.conn.call(
-            f"resolve {workspace.repository}@{workspace.ref}",
-            lambda: self.conn.sdk.commits_api.get_commit(workspace.repository, workspace.ref),
-        )
-        return str(commit.id)
+        return resolve_commit(self.conn, workspace)
 
     def lookup(self, repository: str, key: str) -> MemoRecord | None:
         """The memo of ``key``, or None (no memo branch, or one that holds no record of this key)."""
