@@ -49,8 +49,8 @@ def part_size(conn: LakeFSConnection, size: int) -> int:
 
 
 class _Upload:
-    def __init__(self, conn: LakeFSConnection, repository: str, branch: str, rel: str, local: Path) -> None:
-        self.conn, self.repository, self.branch, self.rel, self.local = conn, repository, branch, rel, local
+    def __init__(self, conn: LakeFSConnection, repository: str, branch: str, rel: str) -> None:
+        self.conn, self.repository, self.branch, self.rel = conn, repository, branch, rel
         self.upload_id, self.address = "", ""
 
     def start(self, parts: int) -> list[str]:
@@ -140,7 +140,7 @@ def upload_multipart(
     """
     size = part_size(conn, entry.size)
     count = max(1, -(-entry.size // size))
-    upload = _Upload(conn, repository, branch, rel, local)
+    upload = _Upload(conn, repository, branch, rel)
     urls = upload.start(count)
     progress: dict[str, Any] = {"digest": hashlib.sha256(), "hashed": 0}
     try:
