@@ -17,8 +17,9 @@ import random
 import re
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 import urllib3
@@ -40,6 +41,16 @@ _HOOK = re.compile(r"(pre-[a-z-]+|prepare-commit) hook aborted")
 def is_retryable(status: int | None) -> bool:
     """429, 5xx and no status at all (transport failure) may succeed when tried again."""
     return status is None or status == 429 or status >= 500
+
+
+def check_status(status: int, data: bytes, what: str) -> None:
+    """A LakeFSError for a raw request that did not succeed."""
+    if status not in (200, 201):
+        raise LakeFSError(
+            f"lakeFS could not {what}: HTTP {status} {data[:200].decode(errors='replace')}",
+            retryable=is_retryable(status),
+            status=status,
+        )
 
 
 def server_message(exc: ApiException) -> str:
@@ -163,6 +174,16 @@ class LakeFSConnection:
     def call(self, what: str, fn: Callable[[], T]) -> T:
         """Run a generated-client call with the retry policy."""
         return self.retry.run(what, fn)
+
+    def paged(self, what: str, list_page: Callable[..., Any], /, *args: Any, **query: Any) -> Iterator[Any]:
+        """The results of a paginated generated-client listing, 1,000 a page, each page read with the retry policy."""
+        after = ""
+        while True:
+            page = self.call(what, partial(list_page, *args, after=after or None, amount=1000, **query))
+            yield from page.results
+            if not page.pagination.has_more:
+                return
+            after = page.pagination.next_offset
 
     def request(self, method: str, url: str, *, api: bool, **kwargs: Any) -> urllib3.BaseHTTPResponse:
         """A raw request (streamed); adds credentials only for API URLs, never for presigned ones.

@@ -22,7 +22,6 @@ is replaced by a fresh one (:func:`refresh_presigned_url`) and the download goes
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
@@ -37,12 +36,12 @@ from loguru import logger
 
 from perago.cache import CacheKey, ContentCache
 from perago.errors import LakeFSError, UnsafePathError
-from perago.lakefs.client import LakeFSConnection
+from perago.lakefs.client import LakeFSConnection, is_retryable
 from perago.lakefs.keys import KeyCheck
 from perago.lakefs.listing import PAGE, RemoteObject, list_objects, presign_or_fall_back, select_objects
 from perago.lakefs.paths import SYMLINK_METADATA_KEY, symlink_target_is_inside
 from perago.models import DownloadRecord, WorkspaceInput
-from perago.snapshot import Entry, record_downloaded_file, symlink_entry
+from perago.snapshot import Entry, StreamingHasher, record_downloaded_file, symlink_entry
 
 CHUNK = 1024 * 1024
 IN_FLIGHT = 2 * PAGE
@@ -92,16 +91,14 @@ def _stream_to(conn: LakeFSConnection, url: str, api: bool, tmp: Path) -> tuple[
             raise LakeFSError(
                 f"GET returned HTTP {response.status}",
                 # a presigned URL's 403 is the object store saying it expired: not final (see Downloader._get)
-                retryable=response.status >= 500 or response.status == 429 or (response.status == 403 and not api),
+                retryable=is_retryable(response.status) or (response.status == 403 and not api),
                 status=response.status,
             )
-        digest, size = hashlib.sha256(), 0
+        hasher = StreamingHasher()
         with open(tmp, "wb") as handle:
             for chunk in response.stream(CHUNK):
-                digest.update(chunk)
-                handle.write(chunk)
-                size += len(chunk)
-        return digest.hexdigest(), size
+                handle.write(hasher.feed(chunk))
+        return hasher.result()
     finally:
         response.release_conn()
 

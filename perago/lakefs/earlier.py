@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from functools import partial
 
 from perago.errors import LakeFSError
 from perago.execution import EarlierResult, StepChain
@@ -25,7 +24,6 @@ from perago.models import WorkspaceInput
 
 CLOCK_SKEW_S = 300
 """How much earlier than Conductor's scheduled time a merge is still looked for (servers' clocks differ)."""
-PAGE = 1000
 
 
 def _since(chain: StepChain) -> datetime | None:
@@ -41,33 +39,27 @@ def find_step_publication(conn: LakeFSConnection, workspace: WorkspaceInput, cha
         LakeFSError: The log could not be read (a missing target branch reads as "nothing published").
     """
     stop_at = workspace.ref if workspace.ref_type == "commit" else None
-    after = ""
-    while True:
-        call = partial(
-            conn.sdk.refs_api.log_commits,
-            workspace.repository,
-            workspace.branch,
-            after=after or None,
-            amount=PAGE,
-            first_parent=True,
-            since=_since(chain),
-            stop_at=stop_at,
-        )
-        try:
-            page = conn.call(f"read the log of {workspace.branch} for earlier work of step {chain.task_ref}", call)
-        except LakeFSError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        for commit in page.results:
+    log = conn.paged(
+        f"read the log of {workspace.branch} for earlier work of step {chain.task_ref}",
+        conn.sdk.refs_api.log_commits,
+        workspace.repository,
+        workspace.branch,
+        first_parent=True,
+        since=_since(chain),
+        stop_at=stop_at,
+    )
+    try:
+        for commit in log:
             metadata = dict(commit.metadata or {})
             if chain.published(metadata):
                 return _earlier(commit.id, metadata)
             if stop_at is not None and commit.id == stop_at:
                 return None
-        if not page.pagination.has_more:
+    except LakeFSError as exc:
+        if exc.status == 404:
             return None
-        after = page.pagination.next_offset
+        raise
+    return None
 
 
 def _earlier(commit_id: str, metadata: dict[str, str]) -> EarlierResult:

@@ -38,19 +38,9 @@ def parse_duration(text: str) -> timedelta:
 
 def staging_branches(conn: LakeFSConnection, repository: str) -> list[str]:
     """Every ``perago-stg-*`` branch of a repository, hidden ones included."""
-    names: list[str] = []
-    after = ""
-    while True:
-        page = conn.call(
-            f"list branches of {repository}",
-            lambda after=after: conn.sdk.branches_api.list_branches(  # type: ignore[misc]
-                repository, prefix=PREFIX, after=after, amount=1000, show_hidden=True
-            ),
-        )
-        names.extend(ref.id for ref in page.results)
-        if not page.pagination.has_more:
-            return names
-        after = page.pagination.next_offset
+    listing = conn.sdk.branches_api.list_branches
+    refs = conn.paged(f"list branches of {repository}", listing, repository, prefix=PREFIX, show_hidden=True)
+    return [ref.id for ref in refs]
 
 
 def expire_staging_branches(

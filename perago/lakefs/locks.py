@@ -33,13 +33,12 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from functools import partial
 
 from lakefs_sdk import BranchCreation, PathList
 
 from perago.concurrency import LockKey
 from perago.errors import LakeFSError
-from perago.lakefs.client import LakeFSConnection
+from perago.lakefs.client import LakeFSConnection, check_status
 
 LOCK_BRANCH = "perago-locks"
 LOCK_ROOT = "perago-locks/"
@@ -133,25 +132,11 @@ class LakeFSLocks:
 
     def _listed(self, repository: str, prefix: str) -> Iterator[tuple[Generation, float]]:
         """Every generation under ``prefix`` with its object's mtime (lakeFS's clock), in path order."""
-        after = ""
-        while True:
-            call = partial(
-                self.conn.sdk.objects_api.list_objects,
-                repository,
-                LOCK_BRANCH,
-                prefix=prefix,
-                after=after or None,
-                amount=PAGE,
-                user_metadata=True,
-            )
-            page = self.conn.call(f"list the locks under {prefix} in {repository}", call)
-            for stats in page.results:
-                generation = _generation(stats.path, dict(stats.metadata or {}))
-                if generation is not None:
-                    yield replace(generation, digest=stats.path.split("/")[1]), float(stats.mtime)
-            if not page.pagination.has_more:
-                return
-            after = page.pagination.next_offset
+        what, listing = f"list the locks under {prefix} in {repository}", self.conn.sdk.objects_api.list_objects
+        for stats in self.conn.paged(what, listing, repository, LOCK_BRANCH, prefix=prefix, user_metadata=True):
+            generation = _generation(stats.path, dict(stats.metadata or {}))
+            if generation is not None:
+                yield replace(generation, digest=stats.path.split("/")[1]), float(stats.mtime)
 
     def generations(self, repository: str, key: LockKey) -> list[Generation]:
         """The key's generations, oldest first."""
@@ -173,13 +158,7 @@ class LakeFSLocks:
 
         def put() -> None:
             response = self.conn.request("POST", url, api=True, body=body, headers=headers)
-            if response.status not in (200, 201):
-                text = response.data[:200].decode(errors="replace")
-                raise LakeFSError(
-                    f"lakeFS could not create lock generation {generation.number}: HTTP {response.status} {text}",
-                    retryable=response.status >= 500 or response.status == 429,
-                    status=response.status,
-                )
+            check_status(response.status, response.data, f"create lock generation {generation.number}")
 
         try:
             self.conn.retry.run(f"create lock generation {generation.number} of {key.digest[:12]}", put)

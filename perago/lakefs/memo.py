@@ -27,6 +27,7 @@ from lakefs_sdk import BranchCreation, CommitCreation
 
 from perago.errors import LakeFSError
 from perago.lakefs.client import LakeFSConnection
+from perago.lakefs.download import resolve_commit
 from perago.lakefs.naming import staging_branch_name
 from perago.lakefs.stage import delete_branch_quietly
 from perago.memo import MemoRecord
@@ -55,11 +56,7 @@ class LakeFSMemo:
         """
         if workspace.ref_type == "commit" and _FULL_COMMIT.match(workspace.ref):
             return workspace.ref
-        commit = self.conn.call(
-            f"resolve {workspace.repository}@{workspace.ref}",
-            lambda: self.conn.sdk.commits_api.get_commit(workspace.repository, workspace.ref),
-        )
-        return str(commit.id)
+        return resolve_commit(self.conn, workspace)
 
     def lookup(self, repository: str, key: str) -> MemoRecord | None:
         """The memo of ``key``, or None (no memo branch, or one that holds no record of this key)."""
@@ -104,19 +101,10 @@ class LakeFSMemo:
 
     def memo_branches(self, repository: str) -> list[tuple[str, str]]:
         """Every memo branch of ``repository`` with its head commit, hidden ones included."""
-        found: list[tuple[str, str]] = []
-        after = ""
-        while True:
-            page = self.conn.call(
-                f"list memo branches of {repository}",
-                lambda after=after: self.conn.sdk.branches_api.list_branches(  # type: ignore[misc]
-                    repository, prefix=MEMO_PREFIX, after=after, amount=1000, show_hidden=True
-                ),
-            )
-            found.extend((ref.id, ref.commit_id) for ref in page.results)
-            if not page.pagination.has_more:
-                return found
-            after = page.pagination.next_offset
+        listing = self.conn.sdk.branches_api.list_branches
+        what = f"list memo branches of {repository}"
+        refs = self.conn.paged(what, listing, repository, prefix=MEMO_PREFIX, show_hidden=True)
+        return [(ref.id, ref.commit_id) for ref in refs]
 
     def expire(
         self,

@@ -11,16 +11,15 @@ stages the object with perago's user metadata; a failed upload is aborted so the
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from lakefs_sdk import AbortPresignMultipartUpload, CompletePresignMultipartUpload, UploadPart, UploadPartFrom
 
 from perago.errors import LakeFSError, WorkspaceError
-from perago.lakefs.client import LakeFSConnection
-from perago.snapshot import Entry
+from perago.lakefs.client import LakeFSConnection, is_retryable
+from perago.snapshot import Entry, StreamingHasher
 
 MAX_PARTS = 10000
 
@@ -28,17 +27,16 @@ MAX_PARTS = 10000
 class _PartReader:
     """Streams ``length`` bytes from ``offset`` of a file, hashing each byte of the file once, in order."""
 
-    def __init__(self, handle: IO[bytes], offset: int, length: int, progress: dict[str, Any]) -> None:
+    def __init__(self, handle: IO[bytes], offset: int, length: int, progress: StreamingHasher) -> None:
         self.handle, self.position, self.end, self.progress = handle, offset, offset + length, progress
         handle.seek(offset)
 
     def read(self, size: int = -1) -> bytes:
         size = self.end - self.position if size is None or size < 0 else min(size, self.end - self.position)
         chunk = self.handle.read(size)
-        fresh = self.position + len(chunk) - self.progress["hashed"]
+        fresh = self.position + len(chunk) - self.progress.size
         if fresh > 0:  # bytes not hashed by an earlier try of this part
-            self.progress["digest"].update(chunk[len(chunk) - fresh :])
-            self.progress["hashed"] += fresh
+            self.progress.feed(chunk[len(chunk) - fresh :])
         self.position += len(chunk)
         return chunk
 
@@ -49,8 +47,8 @@ def part_size(conn: LakeFSConnection, size: int) -> int:
 
 
 class _Upload:
-    def __init__(self, conn: LakeFSConnection, repository: str, branch: str, rel: str, local: Path) -> None:
-        self.conn, self.repository, self.branch, self.rel, self.local = conn, repository, branch, rel, local
+    def __init__(self, conn: LakeFSConnection, repository: str, branch: str, rel: str) -> None:
+        self.conn, self.repository, self.branch, self.rel = conn, repository, branch, rel
         self.upload_id, self.address = "", ""
 
     def start(self, parts: int) -> list[str]:
@@ -72,7 +70,9 @@ class _Upload:
         )
         return str(answer.presigned_url)
 
-    def put_part(self, url: str, number: int, handle: IO[bytes], offset: int, length: int, progress: Any) -> str:
+    def put_part(
+        self, url: str, number: int, handle: IO[bytes], offset: int, length: int, progress: StreamingHasher
+    ) -> str:
         def once() -> str:
             reader = _PartReader(handle, offset, length, progress)
             headers = {"Content-Length": str(length)}
@@ -83,7 +83,7 @@ class _Upload:
             if response.status != 200:
                 raise LakeFSError(
                     f"the object store refused part {number} of {self.rel}: HTTP {response.status} {data[:200]!r}",
-                    retryable=response.status in (403, 429) or response.status >= 500,
+                    retryable=response.status == 403 or is_retryable(response.status),
                     status=response.status,
                 )
             return str(response.headers.get("ETag", "")).strip('"')
@@ -140,16 +140,16 @@ def upload_multipart(
     """
     size = part_size(conn, entry.size)
     count = max(1, -(-entry.size // size))
-    upload = _Upload(conn, repository, branch, rel, local)
+    upload = _Upload(conn, repository, branch, rel)
     urls = upload.start(count)
-    progress: dict[str, Any] = {"digest": hashlib.sha256(), "hashed": 0}
+    progress = StreamingHasher()
     try:
         with open(local, "rb") as handle:
             etags = [
                 upload.put_part(url, n, handle, (n - 1) * size, min(size, entry.size - (n - 1) * size), progress)
                 for n, url in enumerate(urls, start=1)
             ]
-        if progress["digest"].hexdigest() != entry.sha256 or progress["hashed"] != entry.size:
+        if progress.result() != (entry.sha256, entry.size):
             raise WorkspaceError(f"{local} changed after the task returned; refusing to publish a torn workspace")
         upload.complete(etags, metadata, landed)
     except BaseException:

@@ -20,7 +20,6 @@ What real lakeFS answers (graveler.Merge, committedManager.Merge) and what perag
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import partial
 
 from lakefs_sdk import Merge
 from lakefs_sdk.exceptions import ApiException
@@ -48,17 +47,10 @@ def find_published(
 
 
 def _changed(conn: LakeFSConnection, repository: str, left: str, right: str) -> set[str]:
-    paths: set[str] = set()
-    after = ""
-    while True:
-        page = conn.call(
-            "diff for conflict report",
-            partial(conn.sdk.refs_api.diff_refs, repository, left, right, after=after, amount=1000, type="three_dot"),
-        )
-        paths.update(d.path for d in page.results)
-        if not page.pagination.has_more:
-            return paths
-        after = page.pagination.next_offset
+    diff = conn.paged(
+        "diff for conflict report", conn.sdk.refs_api.diff_refs, repository, left, right, type="three_dot"
+    )
+    return {d.path for d in diff}
 
 
 def conflict_paths(conn: LakeFSConnection, staged: StagedWorkspace, target: str) -> list[str]:

@@ -26,7 +26,7 @@ from lakefs_sdk import PathList
 from lakefs_sdk.exceptions import ApiException
 
 from perago.errors import LakeFSError, UnsafePathError, WorkspaceError
-from perago.lakefs.client import TRANSIENT, LakeFSConnection
+from perago.lakefs.client import TRANSIENT, LakeFSConnection, check_status, is_retryable
 from perago.lakefs.headers import decode_header_value, encode_header_value
 from perago.lakefs.multipart import upload_multipart
 from perago.lakefs.paths import SYMLINK_METADATA_KEY, symlink_target_is_inside
@@ -59,16 +59,6 @@ def user_metadata(entry: Entry) -> dict[str, str]:
     if entry.kind == "symlink":
         meta[SYMLINK_METADATA_KEY] = encode_header_value(entry.target or "")
     return meta
-
-
-def check_status(status: int, data: bytes, what: str) -> None:
-    """A LakeFSError for a raw request that did not succeed."""
-    if status not in (200, 201):
-        raise LakeFSError(
-            f"lakeFS could not {what}: HTTP {status} {data[:200].decode(errors='replace')}",
-            retryable=status >= 500 or status == 429,
-            status=status,
-        )
 
 
 class Uploader:
@@ -142,6 +132,6 @@ class Uploader:
             more = f" (+{len(errors) - 10} more)" if len(errors) > 10 else ""
             raise LakeFSError(
                 f"lakeFS did not delete {len(errors)} path(s) on {self.branch}: {listed}{more}; nothing was published",
-                retryable=all(e.status_code >= 500 or e.status_code == 429 for e in errors),
+                retryable=all(is_retryable(e.status_code) for e in errors),
                 status=int(errors[0].status_code),
             )
