@@ -33,6 +33,7 @@ from perago.body import (
     invoke_workspace_free_task,
     parse_workspace_task_input,
     run_task_body,
+    validate_params,
 )
 from perago.callid import call_identity
 from perago.concurrency import AttemptHandedBack, handed_back_result
@@ -67,6 +68,12 @@ __all__ = ["attempt_metadata", "run_workspace_free_task_attempt", "run_workspace
 
 DEFAULT_FAILURE_REASON_MAX_LENGTH = 1000
 """The default of ``PERAGO_FAILURE_REASON_MAX_LENGTH`` (used where the caller gives no length)."""
+
+
+def _call_identity(task: TaskDefinition[Any, Any], params: object) -> str:
+    """``perago.params_sha256`` of the call: of the validated params (defaults included), never the raw input."""
+    # Only asked from the body, which runs once the params validated: the same validation cannot fail here.
+    return call_identity(task.name, task.version, validate_params(task, params))
 
 
 def _with_determinism(run: AttemptRun, chain_started_ms: Callable[[], int] | None) -> Determinism:
@@ -184,7 +191,7 @@ def _run_phases(
     run.checkpoint("the download")
     pinned = _downloaded(run, workspace, effects.download(workspace, spec, directory))
     if run.context.determinism is not None:
-        run.context.determinism.bind(lambda: call_identity(run.task.name, run.task.version, params), pinned.ref)
+        run.context.determinism.bind(lambda: _call_identity(run.task, params), pinned.ref)
     run.checkpoint("the task body")
     if spec.read_only:
         return _read_only(run, directory, params, workspace, pinned)
@@ -324,11 +331,6 @@ def run_workspace_task_attempt(
     return run.finish(result)
 
 
-def _free_identity(task: TaskDefinition[Any, Any], input_data: Mapping[str, Any]) -> str:
-    # Only asked from the body, which runs once the params validated: the same validation cannot fail here.
-    return call_identity(task.name, task.version, task.params_model.model_validate(input_data.get("params")))
-
-
 def run_workspace_free_task_attempt(
     task: TaskDefinition[Any, Any],
     input_data: Mapping[str, Any],
@@ -362,7 +364,7 @@ def run_workspace_free_task_attempt(
         attempt = AttemptSnapshot(f"local-{uuid.uuid4().hex[:12]}", "", poll_count=1, retry_count=0, worker_id=None)
     extras = {"cancel_event": cancel_event, "secrets": secrets, "on_event": on_event}
     run = new_attempt_run(task, attempt, execution_id, lambda _: None, extras)
-    _with_determinism(run, chain_started_ms).bind(lambda: _free_identity(task, input_data), "")
+    _with_determinism(run, chain_started_ms).bind(lambda: _call_identity(task, input_data.get("params")), "")
     identity = run.execution.identity
     assert identity is not None
     try:
