@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from loguru import logger
 
 from perago.attempt import assert_current_attempt_snapshot
+from perago.body import validate_params
+from perago.callid import call_identity
 from perago.context import TaskContext
+from perago.determinism import Determinism
 from perago.execution import (
     AttemptEvent,
     CleanupStaging,
@@ -66,6 +69,15 @@ class AttemptRun:
             except Exception as exc:
                 self.context.logger.warning("the attempt event listener failed on {}: {!r}", phase, exc)
 
+    def bind_call(self, params: object, input_commit: str) -> None:
+        """Seed the deterministic streams with the call (``perago.params_sha256``) and the commit it read.
+
+        The identity is computed on first use (from the body, once the params validated) from the validated params.
+        """
+        task, determinism = self.task, self.context.determinism
+        assert determinism is not None
+        determinism.bind(lambda: call_identity(task.name, task.version, validate_params(task, params)), input_commit)
+
     def checkpoint(self, phase: str) -> None:
         """Stop here if the worker cancelled the attempt."""
         self.context.raise_if_cancelled(phase)
@@ -83,7 +95,13 @@ class AttemptRun:
         return replace(result, logs=lines, events=tuple(self.events))
 
 
-def _context(task: TaskDefinition[Any, Any], identity: AttemptSnapshot, execution_id: str, cancel: Any) -> TaskContext:
+def _context(
+    task: TaskDefinition[Any, Any],
+    identity: AttemptSnapshot,
+    execution_id: str,
+    cancel: threading.Event | None,
+    determinism: Determinism,
+) -> TaskContext:
     bound = logger.bind(
         task=task.name, task_id=identity.task_id, workflow_id=identity.workflow_id, execution_id=execution_id
     )
@@ -96,6 +114,7 @@ def _context(task: TaskDefinition[Any, Any], identity: AttemptSnapshot, executio
         execution_id=execution_id,
         cancel_event=cancel or threading.Event(),
         logger=bound,
+        determinism=determinism,
     )
 
 
@@ -104,15 +123,23 @@ def new_attempt_run(
     attempt: object,
     execution_id: str | None,
     load_current_attempt: LoadCurrentAttempt,
-    extras: Mapping[str, Any],
+    *,
+    cancel_event: threading.Event | None = None,
+    secrets: Iterable[str] = (),
+    on_event: OnEvent | None = None,
+    chain_started_ms: Callable[[], int] | None = None,
 ) -> AttemptRun:
-    """The state of a new attempt of ``task``: its identity read from ``attempt``, its execution id and context."""
+    """The state of a new attempt of ``task``: its identity read from ``attempt``, its execution id and context.
+
+    The context's deterministic streams are unbound until :meth:`AttemptRun.bind_call`; their ``now()`` asks
+    ``chain_started_ms``, by default this attempt's own scheduled time.
+    """
     identity = AttemptSnapshot.of(attempt)
     execution_id = execution_id or getattr(attempt, "execution_id", None) or uuid.uuid4().hex
     execution = TaskExecutionContext(attempt, execution_id, identity=identity, task_name=task.name)
-    context = _context(task, identity, execution_id, extras.get("cancel_event"))
-    secrets = tuple(extras.get("secrets") or ())
-    return AttemptRun(task, execution, context, load_current_attempt, secrets, extras.get("on_event"))
+    determinism = Determinism(chain_started_ms or (lambda: identity.scheduled_time))
+    context = _context(task, identity, execution_id, cancel_event, determinism)
+    return AttemptRun(task, execution, context, load_current_attempt, tuple(secrets), on_event)
 
 
 def failed(run: AttemptRun, exc: Exception, max_length: int) -> RuntimeTaskResult:

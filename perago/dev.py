@@ -158,7 +158,7 @@ def _prepare(args: argparse.Namespace, stack: contextlib.ExitStack) -> _Demo:
     check_task_types(project.definitions, project.tasks, {t.name for t in tasks})
     repository = args.repository or ("songs" if args.tasks is None else "dev")
     real = args.conductor_url is not None or args.lakefs_endpoint is not None
-    endpoints, _ = start_servers(stack, args.conductor_url, args.lakefs_endpoint, _lakefs_credentials())
+    endpoints = start_servers(stack, args.conductor_url, args.lakefs_endpoint, _lakefs_credentials())
     demo = _Demo(endpoints, project, repository)
     _print_endpoints(endpoints, repository)
     pipeline.check_reachable(endpoints)

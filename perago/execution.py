@@ -107,11 +107,6 @@ class StepChain:
     members: tuple[tuple[str, int], ...]
     since_ms: int = 0
 
-    @property
-    def task_ids(self) -> tuple[str, ...]:
-        """The task ids of the chain, this attempt's first."""
-        return tuple(task_id for task_id, _ in self.members)
-
     def published(self, metadata: Mapping[str, str]) -> bool:
         """Whether commit metadata says this chain published it."""
         try:

@@ -34,10 +34,8 @@ from perago.body import (
     parse_workspace_task_input,
     run_task_body,
 )
-from perago.callid import call_identity
 from perago.concurrency import AttemptHandedBack, handed_back_result
 from perago.context import task_context
-from perago.determinism import Determinism
 from perago.errors import ConfigurationError, TaskInputError
 from perago.execution import (
     CleanupStaging,
@@ -67,15 +65,6 @@ __all__ = ["attempt_metadata", "run_workspace_free_task_attempt", "run_workspace
 
 DEFAULT_FAILURE_REASON_MAX_LENGTH = 1000
 """The default of ``PERAGO_FAILURE_REASON_MAX_LENGTH`` (used where the caller gives no length)."""
-
-
-def _with_determinism(run: AttemptRun, chain_started_ms: Callable[[], int] | None) -> Determinism:
-    """Give the task context its deterministic streams; ``now()`` defaults to this attempt's own scheduled time."""
-    identity = run.execution.identity
-    assert identity is not None
-    determinism = Determinism(chain_started_ms or (lambda: identity.scheduled_time))
-    run.context = replace(run.context, determinism=determinism)
-    return determinism
 
 
 def _handed_back(run: AttemptRun, exc: AttemptHandedBack, max_length: int) -> RuntimeTaskResult:
@@ -183,8 +172,7 @@ def _run_phases(
     assert spec is not None
     run.checkpoint("the download")
     pinned = _downloaded(run, workspace, effects.download(workspace, spec, directory))
-    if run.context.determinism is not None:
-        run.context.determinism.bind(lambda: call_identity(run.task.name, run.task.version, params), pinned.ref)
+    run.bind_call(params, pinned.ref)
     run.checkpoint("the task body")
     if spec.read_only:
         return _read_only(run, directory, params, workspace, pinned)
@@ -281,9 +269,16 @@ def run_workspace_task_attempt(
     """
     if task.workspace is None:
         raise TaskInputError(f"task {task.name} is workspace-free: use run_workspace_free_task_attempt")
-    extras = {"cancel_event": cancel_event, "secrets": secrets, "on_event": on_event}
-    run = new_attempt_run(task, attempt, execution_id, load_current_attempt, extras)
-    _with_determinism(run, chain_started_ms)
+    run = new_attempt_run(
+        task,
+        attempt,
+        execution_id,
+        load_current_attempt,
+        cancel_event=cancel_event,
+        secrets=secrets,
+        on_event=on_event,
+        chain_started_ms=chain_started_ms,
+    )
     effects = Effects(
         download_workspace,
         stage_workspace,
@@ -324,11 +319,6 @@ def run_workspace_task_attempt(
     return run.finish(result)
 
 
-def _free_identity(task: TaskDefinition[Any, Any], input_data: Mapping[str, Any]) -> str:
-    # Only asked from the body, which runs once the params validated: the same validation cannot fail here.
-    return call_identity(task.name, task.version, task.params_model.model_validate(input_data.get("params")))
-
-
 def run_workspace_free_task_attempt(
     task: TaskDefinition[Any, Any],
     input_data: Mapping[str, Any],
@@ -360,9 +350,17 @@ def run_workspace_free_task_attempt(
         raise TaskInputError(f"task {task.name} needs a workspace: use run_workspace_task_attempt")
     if attempt is None:
         attempt = AttemptSnapshot(f"local-{uuid.uuid4().hex[:12]}", "", poll_count=1, retry_count=0, worker_id=None)
-    extras = {"cancel_event": cancel_event, "secrets": secrets, "on_event": on_event}
-    run = new_attempt_run(task, attempt, execution_id, lambda _: None, extras)
-    _with_determinism(run, chain_started_ms).bind(lambda: _free_identity(task, input_data), "")
+    run = new_attempt_run(
+        task,
+        attempt,
+        execution_id,
+        lambda _: None,
+        cancel_event=cancel_event,
+        secrets=secrets,
+        on_event=on_event,
+        chain_started_ms=chain_started_ms,
+    )
+    run.bind_call(input_data.get("params"), "")
     identity = run.execution.identity
     assert identity is not None
     try:

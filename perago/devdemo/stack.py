@@ -45,10 +45,9 @@ def start_servers(
     conductor_url: str | None,
     lakefs_endpoint: str | None,
     credentials: tuple[str, str] | None,
-) -> tuple[Endpoints, Any]:
-    """Start an emulator for each server not given; return the endpoints and the lakeFS emulator (or None)."""
-    emulator: Any = None
-    embedded_conductor = conductor_url is None
+) -> Endpoints:
+    """Start an emulator for each server not given; return the endpoints."""
+    embedded_conductor, embedded_lakefs = conductor_url is None, lakefs_endpoint is None
     if conductor_url is None:
         from perago.testing.conductor import ConductorEmulator
 
@@ -60,12 +59,11 @@ def start_servers(
         lakefs_endpoint = lakefs_root(emulator.endpoint)
         credentials = (emulator.access_key_id, emulator.secret_access_key)
     access_key_id, secret = credentials or (DEMO_ACCESS_KEY_ID, DEMO_SECRET_ACCESS_KEY)
-    endpoints = Endpoints(
+    return Endpoints(
         conductor_url=conductor_url.rstrip("/"),
         lakefs_endpoint=lakefs_root(lakefs_endpoint),
         access_key_id=access_key_id,
         secret_access_key=secret,
         embedded_conductor=embedded_conductor,
-        embedded_lakefs=emulator is not None,
+        embedded_lakefs=embedded_lakefs,
     )
-    return endpoints, emulator

@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Generic, Self
 
 from pydantic import BaseModel
 
@@ -31,13 +31,11 @@ from perago.result import RuntimeTaskResult
 from perago.runtime import run_workspace_free_task_attempt, run_workspace_task_attempt
 from perago.settings import PeragoSettings
 from perago.snapshot import SnapshotDiff
-from perago.task import TaskDefinition
+from perago.task import P, R, TaskDefinition
 from perago.testing.harness_local import LocalDirectoryStore
 from perago.testing.harness_repo import LakeFSRepository
 
 COMPLETED = "COMPLETED"
-P = TypeVar("P", bound=BaseModel)
-R = TypeVar("R", bound=BaseModel)
 
 
 @dataclass(frozen=True)

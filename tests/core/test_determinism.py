@@ -98,6 +98,21 @@ def test_another_input_commit_draws_other_sequences(seen: list[dict[str, Any]], 
     assert seen[0] == seen[1] and seen[0]["ints"] != seen[2]["ints"]
 
 
+def test_a_workspace_task_is_seeded_with_its_validated_params(seen: list[dict[str, Any]], tmp_path: Path) -> None:
+    for params in ({}, {"sides": 6}):
+        recorder = Recorder()
+        result = run_workspace_task_attempt(
+            roll_files,
+            {"workspace": WORKSPACE, "params": params},
+            make_attempt(),
+            tmp_path,
+            failure_reason_max_length=500,
+            **recorder.callbacks(),
+        )
+        assert result.status == "COMPLETED", result.reason_for_incompletion
+    assert seen[0] == seen[1], "defaults included, as in perago.params_sha256"
+
+
 def _pinned_to(recorder: Recorder, commit: str) -> Any:
     download = recorder.download_workspace
 

@@ -141,7 +141,7 @@ def test_keep_running_prints_endpoints_and_waits_for_ctrl_c(capsys, monkeypatch)
 
 def test_keep_running_on_real_servers_prints_no_secret():
     urls = ("http://conductor.example:8080/api", "http://lakefs.example:8000")
-    endpoints, _ = start_servers(contextlib.ExitStack(), *urls, ("AKIAREALKEY", "real-secret"))
+    endpoints = start_servers(contextlib.ExitStack(), *urls, ("AKIAREALKEY", "real-secret"))
 
     assert dev.export_lines(endpoints) == [
         f"export CONDUCTOR_SERVER_URL={urls[0]}",
