@@ -27,10 +27,10 @@ class MultipartOps(ObjectOps):
             raise ApiError(501, "presign multipart upload API is not supported")
         return repo
 
-    def part_url(self, repo: Repository, address: str, upload_id: str, number: int) -> str:
+    def part_url(self, address: str, upload_id: str, number: int) -> str:
         presign_part = getattr(self.blobs, "presign_part", None)
         if presign_part is not None:
-            url: str = presign_part(address, upload_id, number, self.presigner.now())
+            url: str = presign_part(address, upload_id, number)
             return url
         extra = {"upload_id": upload_id, "part_number": str(number)}
         return self.presigner.sign(address, upload=True, extra=extra)[0]
@@ -49,13 +49,13 @@ class MultipartOps(ObjectOps):
         upload_id = self.blobs.create_upload(address)
         out: dict[str, Any] = {"upload_id": upload_id, "physical_address": address}
         if parts:
-            out["presigned_urls"] = [self.part_url(repo, address, upload_id, n) for n in range(1, parts + 1)]
+            out["presigned_urls"] = [self.part_url(address, upload_id, n) for n in range(1, parts + 1)]
         return Reply(201, out)
 
     def uploadPart(self, call: Call) -> Reply:
-        repo = self._pmpu_repo(call)
+        self._pmpu_repo(call)
         address = str(call.json().get("physical_address") or "")
-        url = self.part_url(repo, address, call.params["uploadId"], int(call.params["partNumber"]))
+        url = self.part_url(address, call.params["uploadId"], int(call.params["partNumber"]))
         return Reply(200, {"presigned_url": url})
 
     def completePresignMultipartUpload(self, call: Call) -> Reply:
