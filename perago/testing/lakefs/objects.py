@@ -47,7 +47,7 @@ class ObjectOps(ApiBase):
         with repo.lock:
             target = repo.branch(branch)
             self.guard(repo, branch, "staging_write")
-            if only_new and path in repo.staged_view(target):
+            if only_new and repo.staged_entry(target, path) is not None:
                 raise ApiError(412, "path already exists")
             target.staging[path] = entry
 
@@ -131,7 +131,7 @@ class ObjectOps(ApiBase):
         with repo.lock:
             branch = repo.branch(name)
             self.guard(repo, name, "staging_write")
-            if path not in repo.staged_view(branch):
+            if repo.staged_entry(branch, path) is None:
                 raise ApiError(404, "not found")
             branch.staging[path] = None
         return Reply(204)
@@ -149,9 +149,8 @@ class ObjectOps(ApiBase):
             if self._take_delete_failure():
                 errors = [{"path": p, "status_code": 500, "message": "emulated delete failure"} for p in paths]
                 return Reply(200, {"errors": errors})
-            current = repo.staged_view(branch)
-            for path in paths:
-                if path in current:  # a path that is not there is not an error (graveler.ErrNotFound is skipped)
+            for path in paths:  # a path that is not there is not an error (graveler.ErrNotFound is skipped)
+                if repo.staged_entry(branch, path) is not None:
                     branch.staging[path] = None
         return Reply(200, {"errors": []})
 

@@ -116,9 +116,7 @@ def entry_at(repo: Repository, ref: str, path: str) -> Entry | None:
     """One path as :func:`view` sees it, without building the branch's whole staged tree."""
     resolved = resolve(repo, ref)
     if resolved.branch is not None and resolved.modifier != "@":
-        staging = repo.branch(resolved.branch).staging
-        if path in staging:
-            return staging[path]
+        return repo.staged_entry(repo.branch(resolved.branch), path)
     return resolved.commit.tree.get(path)
 
 

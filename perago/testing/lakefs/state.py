@@ -36,6 +36,11 @@ class Entry:
         return (self.size, self.checksum, self.metadata, self.content_type)
 
 
+def identity_of(entry: Entry | None) -> tuple[Any, ...] | None:
+    """An entry's identity; None for no entry (absent or a staged deletion)."""
+    return None if entry is None else entry.identity
+
+
 def same_tree(left: dict[str, Entry], right: dict[str, Entry]) -> bool:
     """True when both trees hold the same paths with the same entry identities."""
     if left is right:
@@ -145,9 +150,16 @@ class Repository:
                 merged[path] = entry
         return merged
 
+    def staged_entry(self, branch: Branch, path: str) -> Entry | None:
+        """One path of :meth:`staged_view`, without building the whole tree."""
+        if path in branch.staging:
+            return branch.staging[path]
+        return self.head_tree(branch).get(path)
+
     def is_dirty(self, branch: Branch) -> bool:
         """graveler isUncommittedEmpty: staged entries identical to the head (or deleting nothing) are no change."""
-        return bool(branch.staging) and not same_tree(self.staged_view(branch), self.head_tree(branch))
+        head = self.head_tree(branch)
+        return any(identity_of(entry) != identity_of(head.get(path)) for path, entry in branch.staging.items())
 
     def new_commit(
         self,
