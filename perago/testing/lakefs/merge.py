@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from perago.testing.lakefs.calls import ApiError
-from perago.testing.lakefs.state import Entry, identity_of, tree_id
+from perago.testing.lakefs.state import Entry, identity_of, same_tree
 
 STRATEGIES = {"": "default", "dest-wins": "dest-wins", "source-wins": "source-wins"}
 STRATEGY_KEY = ".lakefs.merge.strategy"  # graveler.MergeStrategyMetadataKey
@@ -54,9 +54,9 @@ def merge_trees(
     dest: dict[str, Entry], source: dict[str, Entry], base: dict[str, Entry], strategy: str, allow_empty: bool
 ) -> dict[str, Entry]:
     """committedManager.Merge."""
-    if tree_id(source) == tree_id(base) and not allow_empty:
+    if same_tree(source, base) and not allow_empty:
         raise NoChangesError()
-    if tree_id(dest) == tree_id(base):
+    if same_tree(dest, base):
         return source
     return three_way(base, source, dest, strategy)
 
