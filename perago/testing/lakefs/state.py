@@ -128,6 +128,14 @@ class Repository:
             "read_only": self.read_only,
         }
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (an emulator's ``storage_dir``) without its lock, which a load replaces."""
+        return {k: v for k, v in self.__dict__.items() if k != "lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.lock = threading.RLock()
+
     def branch(self, name: str) -> Branch:
         found = self.branches.get(name)
         if found is None:
