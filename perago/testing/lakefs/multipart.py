@@ -15,7 +15,7 @@ from typing import Any
 from perago.testing.lakefs.calls import ApiError, Call, Reply
 from perago.testing.lakefs.objects import ObjectOps
 from perago.testing.lakefs.state import Entry, Repository
-from perago.testing.lakefs.uploads import parse_range
+from perago.testing.lakefs.uploads import ranged
 
 MAX_PARTS = 10000  # manager.MaxUploadParts
 
@@ -96,9 +96,4 @@ class MultipartOps(ObjectOps):
             data = memoryview(self.blobs.get(address))
         except (KeyError, FileNotFoundError) as exc:
             raise ApiError(404, "NoSuchKey: The specified key does not exist.") from exc
-        headers = {"Accept-Ranges": "bytes"}
-        if "range" not in call.headers:
-            return Reply(200, data, headers, "application/octet-stream")
-        start, end = parse_range(call.headers["range"], len(data))
-        headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
-        return Reply(206, data[start : end + 1], headers, "application/octet-stream")
+        return ranged(call, data, len(data), {"Accept-Ranges": "bytes"}, "application/octet-stream")

@@ -20,7 +20,7 @@ from perago.testing.lakefs.base import ApiBase
 from perago.testing.lakefs.calls import ApiError, Call, Reply, collapse, page_keys, pagination
 from perago.testing.lakefs.refs import view
 from perago.testing.lakefs.state import Entry, Repository
-from perago.testing.lakefs.uploads import multipart_content, parse_range, user_metadata
+from perago.testing.lakefs.uploads import multipart_content, parse_range, ranged, user_metadata
 
 MAX_DELETE = 1000  # controller.go DefaultMaxDeleteObjects
 
@@ -83,12 +83,7 @@ class ObjectOps(ApiBase):
             "Last-Modified": time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(entry.mtime)),
             "Content-Disposition": "attachment",
         }
-        data = memoryview(self.read_blob(entry))
-        if "range" not in call.headers:
-            return Reply(200, data, headers, entry.content_type)
-        start, end = parse_range(call.headers["range"], entry.size)
-        headers["Content-Range"] = f"bytes {start}-{end}/{entry.size}"
-        return Reply(206, data[start : end + 1], headers, entry.content_type)
+        return ranged(call, memoryview(self.read_blob(entry)), entry.size, headers, entry.content_type)
 
     def headObject(self, call: Call) -> Reply:
         """HeadObject answers errors without a body."""
