@@ -107,9 +107,9 @@ class ObjectOps(ApiBase):
     def listObjects(self, call: Call) -> Reply:
         repo = self.repo(call)
         with repo.lock:
-            tree = view(repo, call.params["ref"])
-            paths = sorted(tree)
-        keys = collapse(paths, call.query.get("prefix", ""), call.query.get("delimiter", ""))
+            tree, paths = view(repo, call.params["ref"])
+        query = call.query
+        keys = collapse(paths, query.get("prefix", ""), query.get("delimiter", ""), query.get("after", ""))
         page, has_more = page_keys(keys, call, skip_under_after=False)
         results: list[dict[str, Any]] = []
         for key, is_prefix in page:

@@ -67,6 +67,7 @@ class Commit:
     committer: str = "admin"
     generation: int = 1
     meta_range: str = ""
+    sorted_paths: list[str] | None = None
 
     @property
     def creation_date(self) -> int:
@@ -77,6 +78,12 @@ class Commit:
         if not self.meta_range:
             self.meta_range = tree_id(self.tree)
         return self.meta_range
+
+    def paths(self) -> list[str]:
+        """The tree's paths in order (sorted once: a commit's tree never changes)."""
+        if self.sorted_paths is None:
+            self.sorted_paths = sorted(self.tree)
+        return self.sorted_paths
 
     def to_json(self) -> dict[str, Any]:
         """controller.go commitResponse."""
