@@ -36,10 +36,8 @@ class MultipartOps(ObjectOps):
         return self.presigner.sign(address, upload=True, extra=extra)[0]
 
     def createPresignMultipartUpload(self, call: Call) -> Reply:
-        repo, name = self._pmpu_repo(call), call.params["branch"]
-        with repo.lock:
-            if name not in repo.branches:
-                raise ApiError(404, f"branch '{name}' not found")
+        repo = self._pmpu_repo(call)
+        self.require_branch(repo, call.params["branch"])
         if not call.require("path"):
             raise ApiError(400, "path is required")
         parts = call.integer("parts", 0)

@@ -43,6 +43,13 @@ class ObjectOps(ApiBase):
         except (KeyError, FileNotFoundError) as exc:
             raise ApiError(410, "No data") from exc
 
+    @staticmethod
+    def require_branch(repo: Repository, name: str) -> None:
+        """The branch check UploadObject, CopyObject and CreatePresignMultipartUpload make before any work."""
+        with repo.lock:
+            if name not in repo.branches:
+                raise ApiError(404, f"branch '{name}' not found")
+
     def _stage(self, repo: Repository, branch: str, path: str, entry: Entry | None, only_new: bool) -> None:
         with repo.lock:
             target = repo.branch(branch)
@@ -53,9 +60,7 @@ class ObjectOps(ApiBase):
 
     def uploadObject(self, call: Call) -> Reply:
         repo, path, name = self.repo(call), call.require("path"), call.params["branch"]
-        with repo.lock:
-            if name not in repo.branches:
-                raise ApiError(404, f"branch '{name}' not found")
+        self.require_branch(repo, name)
         only_new = _conditions(call)
         if "content-length" not in call.headers:  # WriteBlob(size=-1): the S3 adapter's multipart manager
             with self.lock:
@@ -158,9 +163,7 @@ class ObjectOps(ApiBase):
 
     def copyObject(self, call: Call) -> Reply:
         repo, body, dest = self.repo(call), call.json(), call.require("dest_path")
-        with repo.lock:
-            if call.params["branch"] not in repo.branches:
-                raise ApiError(404, f"branch '{call.params['branch']}' not found")
+        self.require_branch(repo, call.params["branch"])
         source = self.lookup(repo, str(body.get("src_ref") or call.params["branch"]), str(body.get("src_path") or ""))
         address = self.blobs.new_address(repo.storage_namespace)
         self.blobs.put(address, self.read_blob(source))
