@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-EXPIRY_S = 15 * 60
+from perago.testing.lakefs.presign import EXPIRY_S
 
 
 class S3BlobStore:
