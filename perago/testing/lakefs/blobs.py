@@ -27,8 +27,6 @@ class Blobs(Protocol):
 
     def get(self, address: str) -> bytes: ...
 
-    def exists(self, address: str) -> bool: ...
-
     def create_upload(self, address: str) -> str: ...
 
     def put_part(self, upload_id: str, number: int, data: bytes) -> str: ...
@@ -75,12 +73,6 @@ class BlobStore:
             with self._lock:
                 return self._memory[address]
         return self._path(address).read_bytes()
-
-    def exists(self, address: str) -> bool:
-        if self._directory is None:
-            with self._lock:
-                return address in self._memory
-        return self._path(address).exists()
 
     # -- multipart --------------------------------------------------------------------------------------------------
     def create_upload(self, address: str) -> str:

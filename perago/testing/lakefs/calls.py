@@ -7,8 +7,10 @@ parameter is a 400 whose message names the parameter.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,27 +116,33 @@ def paginate(items: list[Any], key: Callable[[Any], str], call: Call) -> dict[st
     return {"pagination": pagination(has_more, len(page), key(page[-1]) if page else ""), "results": page}
 
 
-def collapse(paths: list[str], prefix: str, delimiter: str) -> list[tuple[str, bool]]:
-    """Sorted paths under ``prefix`` as (key, is_common_prefix) grouped at ``delimiter`` (ListEntries, diffs)."""
-    out: list[tuple[str, bool]] = []
+def collapse(paths: list[str], prefix: str, delimiter: str, after: str = "") -> Iterator[tuple[str, bool]]:
+    """Sorted paths under ``prefix`` as (key, is_common_prefix) grouped at ``delimiter`` (ListEntries, diffs).
+
+    The walk starts at ``prefix`` (or past ``after``: no key of a path up to ``after`` sorts after it) and stops at
+    the first path outside ``prefix``, so a page costs what it yields, not the whole tree.
+    """
     last_prefix = None
-    for path in paths:
+    start = max(bisect.bisect_left(paths, prefix), bisect.bisect_right(paths, after) if after else 0)
+    for path in itertools.islice(paths, start, None):
         if not path.startswith(prefix):
-            continue
+            return
         rest = path[len(prefix) :]
         if delimiter and delimiter in rest:
             common = prefix + rest[: rest.index(delimiter) + len(delimiter)]
             if common != last_prefix:
-                out.append((common, True))
+                yield common, True
                 last_prefix = common
             continue
-        out.append((path, False))
-    return out
+        yield path, False
 
 
-def page_keys(keys: list[tuple[str, bool]], call: Call, skip_under_after: bool) -> tuple[list[tuple[str, bool]], bool]:
+def page_keys(
+    keys: Iterable[tuple[str, bool]], call: Call, skip_under_after: bool
+) -> tuple[list[tuple[str, bool]], bool]:
     """One page of collapsed keys after ``after`` (with a delimiter, diffs skip everything under ``after``)."""
     amount, after = call.amount(), call.query.get("after", "")
     if after:
-        keys = [k for k in keys if k[0] > after and not (skip_under_after and k[0].startswith(after))]
-    return keys[:amount], len(keys) > amount
+        keys = (k for k in keys if k[0] > after and not (skip_under_after and k[0].startswith(after)))
+    taken = list(itertools.islice(keys, amount + 1))
+    return taken[:amount], len(taken) > amount

@@ -121,14 +121,12 @@ class LakeFSEmulator:
         if path is not None and path.exists():
             saved = pickle.loads(path.read_bytes())
             self.api.repos, self.api.used_namespaces = saved["repositories"], saved["namespaces"]
-            for repo in self.api.repos.values():
-                repo.lock = threading.RLock()
 
     def _save(self) -> None:
         path = self._state_file()
         if path is not None:
-            repos = {name: _without_lock(repo) for name, repo in self.api.repos.items()}
-            path.write_bytes(pickle.dumps({"repositories": repos, "namespaces": self.api.used_namespaces}))
+            saved = {"repositories": self.api.repos, "namespaces": self.api.used_namespaces}
+            path.write_bytes(pickle.dumps(saved))
 
     # -- convenience and test controls ---------------------------------------------------------------------------
     def create_repository(
@@ -225,11 +223,3 @@ class LakeFSEmulator:
             known = ", ".join([*OPERATION_IDS, "presigned"])
             raise ValueError(f"unknown lakeFS operationId {operation_id!r}; known: {known}")
         return operation_id
-
-
-def _without_lock(repo: Repository) -> Repository:
-    clone = Repository(repo.name, repo.storage_namespace, repo.default_branch, repo.creation_date, repo.presign)
-    for name in ("storage_id", "read_only", "commits", "branches", "tags", "metadata", "protected"):
-        setattr(clone, name, getattr(repo, name))
-    clone.lock = None  # type: ignore[assignment]
-    return clone

@@ -11,10 +11,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from perago.testing.lakefs.calls import ApiError
-from perago.testing.lakefs.state import Entry, tree_id
+from perago.testing.lakefs.state import Entry, identity_of, same_tree
 
 STRATEGIES = {"": "default", "dest-wins": "dest-wins", "source-wins": "source-wins"}
 STRATEGY_KEY = ".lakefs.merge.strategy"  # graveler.MergeStrategyMetadataKey
@@ -27,15 +25,11 @@ class NoChangesError(ApiError):
         super().__init__(400, message)
 
 
-def _ident(entry: Entry | None) -> tuple[Any, ...] | None:
-    return None if entry is None else entry.identity
-
-
 def _pick(base: Entry | None, src: Entry | None, dst: Entry | None, strategy: str) -> tuple[bool, Entry | None]:
     """(conflict?, chosen entry) for one path."""
-    if _ident(src) == _ident(base):
+    if identity_of(src) == identity_of(base):
         return False, dst
-    if _ident(dst) == _ident(base) or _ident(src) == _ident(dst):
+    if identity_of(dst) == identity_of(base) or identity_of(src) == identity_of(dst):
         return False, src
     if strategy == "dest-wins":
         return False, dst
@@ -60,9 +54,9 @@ def merge_trees(
     dest: dict[str, Entry], source: dict[str, Entry], base: dict[str, Entry], strategy: str, allow_empty: bool
 ) -> dict[str, Entry]:
     """committedManager.Merge."""
-    if tree_id(source) == tree_id(base) and not allow_empty:
+    if same_tree(source, base) and not allow_empty:
         raise NoChangesError()
-    if tree_id(dest) == tree_id(base):
+    if same_tree(dest, base):
         return source
     return three_way(base, source, dest, strategy)
 
@@ -85,16 +79,16 @@ def _compare_kind(kind: str, base: Entry | None, left: Entry | None, right: Entr
     if kind == "added":  # on the source only
         if base is None:
             return "added"
-        return "conflict" if _ident(base) != _ident(right) else None
+        return "conflict" if identity_of(base) != identity_of(right) else None
     if kind == "changed":
         if base is None:  # added on both sides, differently
             return "conflict"
-        if _ident(base) == _ident(right):  # changed on the destination only
+        if identity_of(base) == identity_of(right):  # changed on the destination only
             return None
-        return "changed" if _ident(base) == _ident(left) else "conflict"
+        return "changed" if identity_of(base) == identity_of(left) else "conflict"
     if base is None:  # removed on the source, but the destination added it: not a source change
         return None
-    return "removed" if _ident(base) == _ident(left) else "conflict"
+    return "removed" if identity_of(base) == identity_of(left) else "conflict"
 
 
 def compare(left: dict[str, Entry], right: dict[str, Entry], base: dict[str, Entry]) -> list[tuple[str, str, Entry]]:

@@ -27,7 +27,7 @@ from perago.testing.lakefs.merge import (
 )
 from perago.testing.lakefs.names import check_branch, check_ref
 from perago.testing.lakefs.refs import merge_base, resolve, resolve_commit
-from perago.testing.lakefs.state import Commit, Entry, Repository, tree_id
+from perago.testing.lakefs.state import Commit, Entry, Repository, same_tree
 
 Records = list[tuple[str, str, Entry]]
 
@@ -113,7 +113,7 @@ class MergeOps(ApiBase):
                 raise ApiError(409, "must specify 1-based parent number for reverting merge commit")
             parent = _parent(repo, target, max(parent_number, 1), root_is_empty=parent_number == 0)
             tree = merge_trees(head.tree, parent, target.tree, "", bool(body.get("allow_empty")))
-            if tree_id(tree) == head.meta_range_id and not body.get("allow_empty"):
+            if same_tree(tree, head.tree) and not body.get("allow_empty"):
                 raise NoChangesError()
             return (tree, *_override(body, f"Revert {ref}", {}))
 

@@ -15,7 +15,7 @@ from typing import Any
 from perago.testing.lakefs.calls import ApiError, Call, Reply
 from perago.testing.lakefs.objects import ObjectOps
 from perago.testing.lakefs.state import Entry, Repository
-from perago.testing.lakefs.uploads import parse_range
+from perago.testing.lakefs.uploads import ranged
 
 MAX_PARTS = 10000  # manager.MaxUploadParts
 
@@ -27,19 +27,17 @@ class MultipartOps(ObjectOps):
             raise ApiError(501, "presign multipart upload API is not supported")
         return repo
 
-    def part_url(self, repo: Repository, address: str, upload_id: str, number: int) -> str:
+    def part_url(self, address: str, upload_id: str, number: int) -> str:
         presign_part = getattr(self.blobs, "presign_part", None)
         if presign_part is not None:
-            url: str = presign_part(address, upload_id, number, self.presigner.now())
+            url: str = presign_part(address, upload_id, number)
             return url
         extra = {"upload_id": upload_id, "part_number": str(number)}
         return self.presigner.sign(address, upload=True, extra=extra)[0]
 
     def createPresignMultipartUpload(self, call: Call) -> Reply:
-        repo, name = self._pmpu_repo(call), call.params["branch"]
-        with repo.lock:
-            if name not in repo.branches:
-                raise ApiError(404, f"branch '{name}' not found")
+        repo = self._pmpu_repo(call)
+        self.require_branch(repo, call.params["branch"])
         if not call.require("path"):
             raise ApiError(400, "path is required")
         parts = call.integer("parts", 0)
@@ -49,13 +47,13 @@ class MultipartOps(ObjectOps):
         upload_id = self.blobs.create_upload(address)
         out: dict[str, Any] = {"upload_id": upload_id, "physical_address": address}
         if parts:
-            out["presigned_urls"] = [self.part_url(repo, address, upload_id, n) for n in range(1, parts + 1)]
+            out["presigned_urls"] = [self.part_url(address, upload_id, n) for n in range(1, parts + 1)]
         return Reply(201, out)
 
     def uploadPart(self, call: Call) -> Reply:
-        repo = self._pmpu_repo(call)
+        self._pmpu_repo(call)
         address = str(call.json().get("physical_address") or "")
-        url = self.part_url(repo, address, call.params["uploadId"], int(call.params["partNumber"]))
+        url = self.part_url(address, call.params["uploadId"], int(call.params["partNumber"]))
         return Reply(200, {"presigned_url": url})
 
     def completePresignMultipartUpload(self, call: Call) -> Reply:
@@ -96,9 +94,4 @@ class MultipartOps(ObjectOps):
             data = memoryview(self.blobs.get(address))
         except (KeyError, FileNotFoundError) as exc:
             raise ApiError(404, "NoSuchKey: The specified key does not exist.") from exc
-        headers = {"Accept-Ranges": "bytes"}
-        if "range" not in call.headers:
-            return Reply(200, data, headers, "application/octet-stream")
-        start, end = parse_range(call.headers["range"], len(data))
-        headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
-        return Reply(206, data[start : end + 1], headers, "application/octet-stream")
+        return ranged(call, data, len(data), {"Accept-Ranges": "bytes"}, "application/octet-stream")

@@ -20,7 +20,7 @@ from perago.testing.lakefs.base import ApiBase
 from perago.testing.lakefs.calls import ApiError, Call, Reply, collapse, page_keys, pagination
 from perago.testing.lakefs.refs import view
 from perago.testing.lakefs.state import Entry, Repository
-from perago.testing.lakefs.uploads import multipart_content, parse_range, user_metadata
+from perago.testing.lakefs.uploads import multipart_content, parse_range, ranged, user_metadata
 
 MAX_DELETE = 1000  # controller.go DefaultMaxDeleteObjects
 
@@ -43,19 +43,24 @@ class ObjectOps(ApiBase):
         except (KeyError, FileNotFoundError) as exc:
             raise ApiError(410, "No data") from exc
 
+    @staticmethod
+    def require_branch(repo: Repository, name: str) -> None:
+        """The branch check UploadObject, CopyObject and CreatePresignMultipartUpload make before any work."""
+        with repo.lock:
+            if name not in repo.branches:
+                raise ApiError(404, f"branch '{name}' not found")
+
     def _stage(self, repo: Repository, branch: str, path: str, entry: Entry | None, only_new: bool) -> None:
         with repo.lock:
             target = repo.branch(branch)
             self.guard(repo, branch, "staging_write")
-            if only_new and path in repo.staged_view(target):
+            if only_new and repo.staged_entry(target, path) is not None:
                 raise ApiError(412, "path already exists")
             target.staging[path] = entry
 
     def uploadObject(self, call: Call) -> Reply:
         repo, path, name = self.repo(call), call.require("path"), call.params["branch"]
-        with repo.lock:
-            if name not in repo.branches:
-                raise ApiError(404, f"branch '{name}' not found")
+        self.require_branch(repo, name)
         only_new = _conditions(call)
         if "content-length" not in call.headers:  # WriteBlob(size=-1): the S3 adapter's multipart manager
             with self.lock:
@@ -83,12 +88,7 @@ class ObjectOps(ApiBase):
             "Last-Modified": time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(entry.mtime)),
             "Content-Disposition": "attachment",
         }
-        data = memoryview(self.read_blob(entry))
-        if "range" not in call.headers:
-            return Reply(200, data, headers, entry.content_type)
-        start, end = parse_range(call.headers["range"], entry.size)
-        headers["Content-Range"] = f"bytes {start}-{end}/{entry.size}"
-        return Reply(206, data[start : end + 1], headers, entry.content_type)
+        return ranged(call, memoryview(self.read_blob(entry)), entry.size, headers, entry.content_type)
 
     def headObject(self, call: Call) -> Reply:
         """HeadObject answers errors without a body."""
@@ -112,9 +112,9 @@ class ObjectOps(ApiBase):
     def listObjects(self, call: Call) -> Reply:
         repo = self.repo(call)
         with repo.lock:
-            tree = view(repo, call.params["ref"])
-            paths = sorted(tree)
-        keys = collapse(paths, call.query.get("prefix", ""), call.query.get("delimiter", ""))
+            tree, paths = view(repo, call.params["ref"])
+        query = call.query
+        keys = collapse(paths, query.get("prefix", ""), query.get("delimiter", ""), query.get("after", ""))
         page, has_more = page_keys(keys, call, skip_under_after=False)
         results: list[dict[str, Any]] = []
         for key, is_prefix in page:
@@ -131,7 +131,7 @@ class ObjectOps(ApiBase):
         with repo.lock:
             branch = repo.branch(name)
             self.guard(repo, name, "staging_write")
-            if path not in repo.staged_view(branch):
+            if repo.staged_entry(branch, path) is None:
                 raise ApiError(404, "not found")
             branch.staging[path] = None
         return Reply(204)
@@ -149,9 +149,8 @@ class ObjectOps(ApiBase):
             if self._take_delete_failure():
                 errors = [{"path": p, "status_code": 500, "message": "emulated delete failure"} for p in paths]
                 return Reply(200, {"errors": errors})
-            current = repo.staged_view(branch)
-            for path in paths:
-                if path in current:  # a path that is not there is not an error (graveler.ErrNotFound is skipped)
+            for path in paths:  # a path that is not there is not an error (graveler.ErrNotFound is skipped)
+                if repo.staged_entry(branch, path) is not None:
                     branch.staging[path] = None
         return Reply(200, {"errors": []})
 
@@ -164,9 +163,7 @@ class ObjectOps(ApiBase):
 
     def copyObject(self, call: Call) -> Reply:
         repo, body, dest = self.repo(call), call.json(), call.require("dest_path")
-        with repo.lock:
-            if call.params["branch"] not in repo.branches:
-                raise ApiError(404, f"branch '{call.params['branch']}' not found")
+        self.require_branch(repo, call.params["branch"])
         source = self.lookup(repo, str(body.get("src_ref") or call.params["branch"]), str(body.get("src_path") or ""))
         address = self.blobs.new_address(repo.storage_namespace)
         self.blobs.put(address, self.read_blob(source))

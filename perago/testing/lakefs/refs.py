@@ -104,21 +104,23 @@ def resolve_commit(repo: Repository, ref: str) -> Commit:
     return resolve(repo, ref).commit
 
 
-def view(repo: Repository, ref: str) -> dict[str, Entry]:
-    """What object reads at ``ref`` see: a branch (or ``branch$``) includes staging, ``branch@`` does not."""
+def view(repo: Repository, ref: str) -> tuple[dict[str, Entry], list[str]]:
+    """What object reads at ``ref`` see, and its paths sorted: a branch (or ``branch$``) includes staging,
+    ``branch@`` does not."""
     resolved = resolve(repo, ref)
     if resolved.branch is not None and resolved.modifier != "@":
-        return repo.staged_view(repo.branch(resolved.branch))
-    return resolved.commit.tree
+        branch = repo.branch(resolved.branch)
+        if branch.staging:
+            tree = repo.staged_view(branch)
+            return tree, sorted(tree)
+    return resolved.commit.tree, resolved.commit.paths()
 
 
 def entry_at(repo: Repository, ref: str, path: str) -> Entry | None:
     """One path as :func:`view` sees it, without building the branch's whole staged tree."""
     resolved = resolve(repo, ref)
     if resolved.branch is not None and resolved.modifier != "@":
-        staging = repo.branch(resolved.branch).staging
-        if path in staging:
-            return staging[path]
+        return repo.staged_entry(repo.branch(resolved.branch), path)
     return resolved.commit.tree.get(path)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-EXPIRY_S = 15 * 60
+from perago.testing.lakefs.presign import EXPIRY_S
 
 
 class S3BlobStore:
@@ -56,13 +56,6 @@ class S3BlobStore:
             raise KeyError(address) from exc
         return data
 
-    def exists(self, address: str) -> bool:
-        try:
-            self.client.head_object(Bucket=self.bucket, Key=self._key(address))
-        except Exception:
-            return False
-        return True
-
     def presign(self, address: str, upload: bool, now: float) -> tuple[str, int]:
         operation = "put_object" if upload else "get_object"
         url: str = self.client.generate_presigned_url(
@@ -77,7 +70,7 @@ class S3BlobStore:
             self._uploads[upload_id] = self._key(address)
         return upload_id
 
-    def presign_part(self, address: str, upload_id: str, number: int, now: float) -> str:
+    def presign_part(self, address: str, upload_id: str, number: int) -> str:
         params = {"Bucket": self.bucket, "Key": self._key(address), "UploadId": upload_id, "PartNumber": number}
         url: str = self.client.generate_presigned_url("upload_part", Params=params, ExpiresIn=EXPIRY_S)
         return url

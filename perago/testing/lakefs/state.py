@@ -36,6 +36,11 @@ class Entry:
         return (self.size, self.checksum, self.metadata, self.content_type)
 
 
+def identity_of(entry: Entry | None) -> tuple[Any, ...] | None:
+    """An entry's identity; None for no entry (absent or a staged deletion)."""
+    return None if entry is None else entry.identity
+
+
 def same_tree(left: dict[str, Entry], right: dict[str, Entry]) -> bool:
     """True when both trees hold the same paths with the same entry identities."""
     if left is right:
@@ -62,6 +67,7 @@ class Commit:
     committer: str = "admin"
     generation: int = 1
     meta_range: str = ""
+    sorted_paths: list[str] | None = None
 
     @property
     def creation_date(self) -> int:
@@ -72,6 +78,12 @@ class Commit:
         if not self.meta_range:
             self.meta_range = tree_id(self.tree)
         return self.meta_range
+
+    def paths(self) -> list[str]:
+        """The tree's paths in order (sorted once: a commit's tree never changes)."""
+        if self.sorted_paths is None:
+            self.sorted_paths = sorted(self.tree)
+        return self.sorted_paths
 
     def to_json(self) -> dict[str, Any]:
         """controller.go commitResponse."""
@@ -123,6 +135,14 @@ class Repository:
             "read_only": self.read_only,
         }
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (an emulator's ``storage_dir``) without its lock, which a load replaces."""
+        return {k: v for k, v in self.__dict__.items() if k != "lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.lock = threading.RLock()
+
     def branch(self, name: str) -> Branch:
         found = self.branches.get(name)
         if found is None:
@@ -145,9 +165,16 @@ class Repository:
                 merged[path] = entry
         return merged
 
+    def staged_entry(self, branch: Branch, path: str) -> Entry | None:
+        """One path of :meth:`staged_view`, without building the whole tree."""
+        if path in branch.staging:
+            return branch.staging[path]
+        return self.head_tree(branch).get(path)
+
     def is_dirty(self, branch: Branch) -> bool:
         """graveler isUncommittedEmpty: staged entries identical to the head (or deleting nothing) are no change."""
-        return bool(branch.staging) and not same_tree(self.staged_view(branch), self.head_tree(branch))
+        head = self.head_tree(branch)
+        return any(identity_of(entry) != identity_of(head.get(path)) for path, entry in branch.staging.items())
 
     def new_commit(
         self,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from perago.testing.lakefs.calls import ApiError
+from perago.testing.lakefs.calls import ApiError, Call, Reply
 
 META_PREFIX = "x-lakefs-meta-"  # apiutil.LakeFSHeaderMetadataPrefix
 
@@ -61,3 +61,13 @@ def parse_range(spec: str, size: int) -> tuple[int, int]:
     if start > size - 1:
         raise _unsatisfiable(size)
     return start, min(end, size - 1)
+
+
+def ranged(call: Call, data: memoryview, size: int, headers: dict[str, str], content_type: str) -> Reply:
+    """The whole of ``data`` (200), or the part the request's ``Range`` asks for of an object of ``size`` bytes
+    (206 with ``Content-Range``; lakeFS ranges by the entry's recorded size, an object store by the blob's)."""
+    if "range" not in call.headers:
+        return Reply(200, data, headers, content_type)
+    start, end = parse_range(call.headers["range"], size)
+    headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    return Reply(206, data[start : end + 1], headers, content_type)
