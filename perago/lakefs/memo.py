@@ -29,7 +29,7 @@ from perago.errors import LakeFSError
 from perago.lakefs.client import LakeFSConnection
 from perago.lakefs.download import resolve_commit
 from perago.lakefs.naming import staging_branch_name
-from perago.lakefs.stage import delete_branch_quietly
+from perago.lakefs.stage import create_branch, delete_branch_quietly
 from perago.memo import MemoRecord
 from perago.models import WorkspaceInput
 
@@ -76,10 +76,8 @@ class LakeFSMemo:
     ) -> bool:
         """Store ``record`` (``metadata`` is its commit metadata); False when a record of that key was there first."""
         temporary = staging_branch_name(workflow_id, "memo", execution_id)
-        creation = BranchCreation(name=temporary, source=record.output_ref, hidden=True)
-        self.conn.call(
-            f"create branch {temporary}", lambda: self.conn.sdk.branches_api.create_branch(repository, creation)
-        )
+        # stage.create_branch accepts its own creation whose answer was lost, so a retried creation is no 409
+        create_branch(self.conn, repository, temporary, record.output_ref)
         try:
             body = CommitCreation(message=f"perago memo {record.key}", metadata=metadata, allow_empty=True)
             commit = self.conn.call(

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from perago.errors import LakeFSError
+from perago.lakefs.memo import LakeFSMemo, memo_branch
+from perago.memo import MemoRecord
 from perago.models import StagedWorkspace
 from tests.lakefs.conftest import REPO, Lake, download, publish, request_for, stage, staging_branches
 
@@ -39,6 +41,17 @@ def test_lost_answer_to_branch_creation_is_recognised(lake: Lake, tmp_path: Path
     assert lake.emu.request_count("createBranch") == 2
     assert staging_branches(lake) == [staged.branch]
     assert lake.get(f"/repositories/{REPO}/commits/{staged.commit}")["parents"] == [seed]
+
+
+def test_a_memo_record_survives_a_lost_answer_to_its_branch_creation(lake: Lake) -> None:
+    """graveler.CreateBranch 409 on the retry: the memo's temporary branch is recognised as ours (stage.create_branch),
+    the record lands on its memo branch and no temporary branch is left."""
+    seed = lake.put({"a.txt": b"a"})
+    lake.emu.lose_answer("createBranch")
+    record = MemoRecord(key="k" * 64, output_ref=seed, result={"n": 1}, input_commit=seed, computed_by="wf-1/t")
+    assert LakeFSMemo(lake.store.conn).record(REPO, record, {"perago.memo_key": "k" * 64}, "wf-1", "exec-1")
+    assert staging_branches(lake) == []
+    assert lake.get(f"/repositories/{REPO}/commits/{memo_branch('k' * 64)}")["metadata"]["perago.memo_key"] == "k" * 64
 
 
 def test_a_transient_error_while_recognising_our_own_branch_is_not_terminal(lake: Lake, tmp_path: Path) -> None:
