@@ -7,7 +7,7 @@ import posixpath
 from pathlib import Path
 
 from perago.errors import UnsafePathError
-from perago.snapshot import ATTEMPT_WORKSPACE_MARKER
+from perago.snapshot import ATTEMPT_WORKSPACE_MARKER, Entry
 
 SYMLINK_METADATA_KEY = "perago-symlink"
 """User metadata key whose value is a symlink's target; the object's body is the same target string."""
@@ -50,3 +50,16 @@ def symlink_target_is_inside(link_path: str, target: str) -> bool:
         return False
     resolved = posixpath.normpath(posixpath.join(posixpath.dirname(link_path), target))
     return not (resolved == ".." or resolved.startswith("../") or resolved.startswith("/"))
+
+
+def refuse_outward_symlink(path: str, entry: Entry) -> None:
+    """Refuse publishing a symlink that points out of the workspace (the store and the harness's local mode alike).
+
+    Raises:
+        UnsafePathError: ``entry`` is such a symlink.
+    """
+    if entry.kind == "symlink" and not symlink_target_is_inside(path, entry.target or ""):
+        raise UnsafePathError(
+            f"symlink {path!r} points outside the workspace ({entry.target!r}); refused, not followed "
+            "(lakeFS publication refuses it): write the file itself into the workspace instead"
+        )

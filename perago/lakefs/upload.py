@@ -25,11 +25,11 @@ from typing import IO, Any
 from lakefs_sdk import PathList
 from lakefs_sdk.exceptions import ApiException
 
-from perago.errors import LakeFSError, UnsafePathError, WorkspaceError
+from perago.errors import LakeFSError, WorkspaceError
 from perago.lakefs.client import TRANSIENT, LakeFSConnection, check_status, is_retryable
 from perago.lakefs.headers import decode_header_value, encode_header_value
 from perago.lakefs.multipart import upload_multipart
-from perago.lakefs.paths import SYMLINK_METADATA_KEY, symlink_target_is_inside
+from perago.lakefs.paths import SYMLINK_METADATA_KEY, refuse_outward_symlink
 from perago.snapshot import Entry
 
 MAX_DELETE = 1000
@@ -69,10 +69,7 @@ class Uploader:
 
     def upload(self, rel: str, entry: Entry) -> None:
         """Upload one added or changed path (retried on transient failures)."""
-        if entry.kind == "symlink" and not symlink_target_is_inside(rel, entry.target or ""):
-            raise UnsafePathError(
-                f"symlink {rel!r} points outside the workspace ({entry.target!r}); refused, not followed"
-            )
+        refuse_outward_symlink(rel, entry)
         local = self.directory.joinpath(*rel.split("/"))
         what = f"upload {rel} to {self.branch}"
         landed = partial(self._landed, rel, entry)

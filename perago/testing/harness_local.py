@@ -12,9 +12,8 @@ import os
 import shutil
 from pathlib import Path
 
-from perago.errors import UnsafePathError
 from perago.execution import TaskExecutionContext, staging_request
-from perago.lakefs.paths import symlink_target_is_inside
+from perago.lakefs.paths import refuse_outward_symlink
 from perago.models import DownloadRecord, StagedWorkspace, StageRequest, WorkspaceInput
 from perago.snapshot import Snapshot, SnapshotDiff, snapshot_directory
 from perago.sparse import SparseSelection
@@ -120,12 +119,7 @@ class LocalDirectoryStore:
 def _refuse_what_lakefs_refuses(request: StageRequest) -> None:
     """The lakeFS store refuses a symlink pointing out of the workspace; so does the local directory."""
     for path in request.diff.upserted:
-        entry = request.after[path]
-        if entry.kind == "symlink" and not symlink_target_is_inside(path, entry.target or ""):
-            raise UnsafePathError(
-                f"symlink {path!r} points outside the workspace ({entry.target!r}); refused, not followed "
-                "(lakeFS publication refuses it too): write the file itself into the workspace instead"
-            )
+        refuse_outward_symlink(path, request.after[path])
 
 
 def _apply(diff: SnapshotDiff, source: Path, target: Path) -> None:
