@@ -16,8 +16,9 @@ from typing import Any
 from perago.eventlog import RecordedEvent, parse_log
 
 SYSTEM_TASK_TYPES = frozenset(
-    {"DECISION", "DO_WHILE", "DYNAMIC", "EXCLUSIVE_JOIN", "FORK", "FORK_JOIN", "FORK_JOIN_DYNAMIC", "INLINE", "JOIN"}
-    | {"JSON_JQ_TRANSFORM", "NOOP", "SET_VARIABLE", "START_WORKFLOW", "SUB_WORKFLOW", "SWITCH", "TERMINATE", "WAIT"}
+    {"DECISION", "DO_WHILE", "DYNAMIC", "EVENT", "EXCLUSIVE_JOIN", "FORK", "FORK_JOIN", "FORK_JOIN_DYNAMIC", "HTTP"}
+    | {"HUMAN", "INLINE", "JOIN", "JSON_JQ_TRANSFORM", "KAFKA_PUBLISH", "LAMBDA", "NOOP", "SET_VARIABLE"}
+    | {"START_WORKFLOW", "SUB_WORKFLOW", "SWITCH", "TERMINATE", "WAIT"}
 )
 """Task types Conductor runs itself: no worker attempts (``TaskType``)."""
 FINAL_PHASES = frozenset({"completed", "failed"})

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from perago.devdemo.http import call_json
+from perago.history import SYSTEM_TASK_TYPES
 
 TERMINAL = frozenset(
     {
@@ -21,11 +22,6 @@ TERMINAL = frozenset(
     }
 )
 WORKFLOW_TERMINAL = frozenset({"COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED"})
-SYSTEM_TASK_TYPES = frozenset(
-    {"FORK", "FORK_JOIN", "JOIN", "FORK_JOIN_DYNAMIC", "DECISION", "SWITCH", "DO_WHILE", "SUB_WORKFLOW"}
-    | {"START_WORKFLOW", "INLINE", "LAMBDA", "JSON_JQ_TRANSFORM", "SET_VARIABLE", "TERMINATE", "NOOP", "WAIT"}
-    | {"HUMAN", "HTTP", "EXCLUSIVE_JOIN"}
-)
 
 
 def worker_tasks(workflow: Mapping[str, Any]) -> list[dict[str, Any]]:
