@@ -3,7 +3,8 @@
 A task type without a definition still runs on conductor-oss: ``MetadataMapperService`` substitutes an ad-hoc
 ``new TaskDef(name)`` (3600 s response timeout, 3 retries, 60 s apart), silently. So at start the worker reads each
 served task's definition (``GET /metadata/taskdefs/{name}``), creates the missing ones from the ``@task`` settings,
-and warns, field by field, about the ones that differ; with ``--register`` it updates those (``PUT``).
+and warns, field by field, about the ones that differ; with ``--register`` it puts every served definition
+(``PUT``: drift compares the settings only, and the descriptions and schemas are refreshed too).
 """
 
 from __future__ import annotations
@@ -83,9 +84,10 @@ def sync_task_definitions(tasks: Sequence[TaskDefinition], api: ConductorApi, *,
         if server is None:
             missing.append(definition)
             continue
-        differences = drift(server, api.to_json(task_def_for(definition)))
+        wanted = task_def_for(definition)
+        differences = drift(server, api.to_json(wanted))
         if update:
-            api.update_task_def(task_def_for(definition))
+            api.update_task_def(wanted)
             if differences:
                 report.append(f"updated task definition {definition.name}: {'; '.join(differences)}")
                 logger.info("{}", report[-1])
