@@ -3,7 +3,8 @@
 Starts both emulators as processes with injected 429/5xx faults, "applied, then the answer is lost" faults and
 added latency; K worker processes (``python -m perago.worker soak.tasks``); N workflows of two writable steps
 (extract on a lane branch, load on the commit extract published) spread over 4 shared branches; and SIGKILLs or
-SIGTERMs a random worker at random intervals, restarting it at once. When every workflow has ended it checks the
+SIGTERMs a random worker at random intervals, restarting it at once (the last workflow starts only once the minimum
+number of kills has happened, so that they all land while workflows run). When every workflow has ended it checks the
 servers' final state (see :mod:`soak.checks`), prints one summary line and exits 1 on any violation.
 
 ``--smoke`` is the ~30-second version the test suite runs.
@@ -72,6 +73,9 @@ def run(args: argparse.Namespace) -> int:
         striker.start()
         ids: dict[str, str] = {}
         for number in range(args.workflows):
+            if number == args.workflows - 1:
+                # the minimum of kills always falls while workflows are in flight: the last one waits for it
+                _await_kills(workers, args.min_kills, began + args.timeout_s)
             ids[start_workflow(stack, number, lanes[number % len(lanes)])] = lanes[number % len(lanes)]
             time.sleep(1 / args.start_rate)
         _wait(stack, ids, began + args.timeout_s)
@@ -88,6 +92,11 @@ def run(args: argparse.Namespace) -> int:
     if not verdict.violations and not args.keep_logs:
         shutil.rmtree(run_dir, ignore_errors=True)
     return 1 if verdict.violations else 0
+
+
+def _await_kills(workers: Workers, count: int, deadline: float) -> None:
+    while workers.kills < count and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def _strike(workers: Workers, rng: random.Random, stop: threading.Event, args: argparse.Namespace) -> None:
