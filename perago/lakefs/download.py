@@ -88,6 +88,9 @@ def _stream_to(conn: LakeFSConnection, url: str, api: bool, tmp: Path) -> tuple[
     response = conn.request("GET", url, api=api, preload_content=False)
     try:
         if response.status != 200:
+            # read the short error body, so the connection goes back to the pool clean (an unread body would be
+            # taken for the next answer on it: a spurious transient error, and a retry)
+            response.drain_conn()
             raise LakeFSError(
                 f"GET returned HTTP {response.status}",
                 # a presigned URL's 403 is the object store saying it expired: not final (see Downloader._get)
